@@ -1,0 +1,56 @@
+/**
+ * The one place an error becomes an HTTP answer in OpenAI's shape
+ * `{"error":{"message","type","param","code"}}`.
+ */
+import type { ServerResponse } from 'node:http';
+import { InternalError, SwitchyardError } from './switchyard-error.js';
+
+/** OpenAI's error body. */
+export interface OpenAiErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly param: string | null;
+    readonly code: string | null;
+  };
+}
+
+const GENERIC = new InternalError();
+
+/**
+ * Maps any thrown value to a `SwitchyardError`. Unknown errors become a generic 500 so that
+ * their message (which may quote a prompt or a key) never reaches the client.
+ */
+export function toSwitchyardError(error: unknown): SwitchyardError {
+  return error instanceof SwitchyardError ? error : GENERIC;
+}
+
+/** The JSON body OpenAI clients expect for an error. */
+export function errorBody(error: SwitchyardError): OpenAiErrorBody {
+  return {
+    error: { message: error.message, type: error.type, param: error.param, code: error.code },
+  };
+}
+
+/**
+ * Sends `error` as OpenAI's error body with its status. If the headers are already sent (a
+ * stream failed midway) the response is ended instead, since a status can no longer be set.
+ *
+ * @example
+ * try { await handle(req, res); } catch (error) { sendError(res, error); }
+ */
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const e = toSwitchyardError(error);
+  const payload = JSON.stringify(errorBody(e));
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+  };
+  if (e.headers !== undefined) Object.assign(headers, e.headers);
+  res.writeHead(e.status, headers);
+  res.end(payload);
+}
