@@ -1,0 +1,280 @@
+/**
+ * Every scalar setting of `switchyard start`: its flag, environment variable, config-file field,
+ * type and default. `loadConfig` resolves them (flag > environment > file > default) and
+ * `switchyard start --help` and docs/sidecar.md are generated from the same table, so the three
+ * never disagree.
+ */
+
+export type OptionKind = 'int' | 'number' | 'string' | 'url' | 'bool' | 'enum';
+
+export interface OptionSpec {
+  /** Dotted path in the config file, e.g. `upstream.maxRetries`. Also the option's id. */
+  readonly key: string;
+  /** Command-line flag without dashes; booleans also accept `--no-<flag>`. */
+  readonly flag?: string;
+  readonly env?: string;
+  readonly kind: OptionKind;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly default: string | number | boolean | undefined;
+  readonly description: string;
+  /** Secrets are accepted from the environment only (flags show up in `ps`). */
+  readonly secret?: boolean;
+}
+
+const MiB = 1024 * 1024;
+
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  {
+    key: 'port',
+    flag: 'port',
+    env: 'SWITCHYARD_PORT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    default: 8080,
+    description: 'TCP port to listen on (0 picks a free port).',
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'SWITCHYARD_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    description: 'Interface to listen on. Beyond loopback, SWITCHYARD_ADMIN_TOKEN is required.',
+  },
+  {
+    key: 'upstreamUrl',
+    flag: 'upstream-url',
+    env: 'SWITCHYARD_UPSTREAM_URL',
+    kind: 'url',
+    default: 'https://api.openai.com/v1',
+    description: 'OpenAI-compatible base URL for models no configured provider lists.',
+  },
+  {
+    key: 'maxBodyBytes',
+    flag: 'max-body-bytes',
+    env: 'SWITCHYARD_MAX_BODY_BYTES',
+    kind: 'int',
+    min: 1024,
+    max: 1024 * MiB,
+    default: 4 * MiB,
+    description: 'Largest request body accepted; larger bodies get 413.',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'SWITCHYARD_LOG_LEVEL',
+    kind: 'enum',
+    values: ['debug', 'info', 'warn', 'error', 'silent'],
+    default: 'info',
+    description: 'Log level; `info` writes one JSON line per request (never bodies or keys).',
+  },
+  {
+    key: 'redisUrl',
+    flag: 'redis-url',
+    env: 'REDIS_URL',
+    kind: 'url',
+    default: undefined,
+    description: 'Redis for the shared cache tier, rules and learning state (off when unset).',
+  },
+  {
+    key: 'redisKeyPrefix',
+    flag: 'redis-prefix',
+    env: 'SWITCHYARD_REDIS_PREFIX',
+    kind: 'string',
+    default: 'switchyard:',
+    description: 'Prefix of every Redis key the sidecar writes.',
+  },
+  {
+    key: 'adminToken',
+    env: 'SWITCHYARD_ADMIN_TOKEN',
+    kind: 'string',
+    default: undefined,
+    secret: true,
+    description: 'Bearer token for /switchyard/* (required when host is not loopback).',
+  },
+  {
+    key: 'stateDir',
+    flag: 'state-dir',
+    env: 'SWITCHYARD_STATE_DIR',
+    kind: 'string',
+    default: '.switchyard',
+    description: 'Directory for file snapshots of rules when Redis is not used.',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    flag: 'shutdown-timeout-ms',
+    env: 'SWITCHYARD_SHUTDOWN_TIMEOUT_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 10_000,
+    description: 'On SIGTERM/SIGINT, how long in-flight requests and streams may finish.',
+  },
+  {
+    key: 'cache.enabled',
+    flag: 'cache',
+    env: 'SWITCHYARD_CACHE',
+    kind: 'bool',
+    default: true,
+    description: 'Answer repeated requests from the cache (`--no-cache` turns it off).',
+  },
+  {
+    key: 'cache.memoryMaxBytes',
+    flag: 'cache-memory-bytes',
+    env: 'SWITCHYARD_CACHE_MEMORY_BYTES',
+    kind: 'int',
+    min: 1024,
+    max: 64 * 1024 * MiB,
+    default: 32 * MiB,
+    description: 'Bytes of answers kept in the in-memory tier.',
+  },
+  {
+    key: 'cache.ttlMs',
+    flag: 'cache-ttl-ms',
+    env: 'SWITCHYARD_CACHE_TTL_MS',
+    kind: 'int',
+    min: 1,
+    max: 365 * 24 * 3600 * 1000,
+    default: 3_600_000,
+    description: 'Lifetime of a cached answer in both tiers.',
+  },
+  {
+    key: 'cache.mode',
+    flag: 'cache-mode',
+    env: 'SWITCHYARD_CACHE_MODE',
+    kind: 'enum',
+    values: ['default', 'no-store', 'force'],
+    default: 'default',
+    description: '`default` caches requests with temperature 0 or a seed; `force` caches all.',
+  },
+  {
+    key: 'upstream.timeoutMs',
+    flag: 'upstream-timeout-ms',
+    env: 'SWITCHYARD_UPSTREAM_TIMEOUT_MS',
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 600_000,
+    description: 'Time the upstream has to start answering (response headers).',
+  },
+  {
+    key: 'upstream.connectTimeoutMs',
+    flag: 'connect-timeout-ms',
+    env: 'SWITCHYARD_CONNECT_TIMEOUT_MS',
+    kind: 'int',
+    min: 1,
+    max: 600_000,
+    default: 10_000,
+    description: 'Time to open a connection to the upstream.',
+  },
+  {
+    key: 'upstream.streamIdleTimeoutMs',
+    flag: 'stream-idle-timeout-ms',
+    env: 'SWITCHYARD_STREAM_IDLE_TIMEOUT_MS',
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 300_000,
+    description: 'Longest silence allowed between two chunks of a streamed or buffered answer.',
+  },
+  {
+    key: 'upstream.maxRetries',
+    flag: 'max-retries',
+    env: 'SWITCHYARD_MAX_RETRIES',
+    kind: 'int',
+    min: 0,
+    max: 10,
+    default: 2,
+    description: 'Retries on 429, 5xx and connection errors (exponential backoff, full jitter).',
+  },
+  {
+    key: 'upstream.retryBaseDelayMs',
+    flag: 'retry-base-delay-ms',
+    env: 'SWITCHYARD_RETRY_BASE_DELAY_MS',
+    kind: 'int',
+    min: 0,
+    max: 60_000,
+    default: 250,
+    description: 'Backoff of the first retry; doubles with each further retry.',
+  },
+  {
+    key: 'upstream.retryMaxDelayMs',
+    flag: 'retry-max-delay-ms',
+    env: 'SWITCHYARD_RETRY_MAX_DELAY_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 8_000,
+    description: 'Upper bound of one backoff.',
+  },
+  {
+    key: 'upstream.maxRetryAfterMs',
+    flag: 'max-retry-after-ms',
+    env: 'SWITCHYARD_MAX_RETRY_AFTER_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 20_000,
+    description: 'Longest upstream Retry-After honoured; longer ones go back to the client.',
+  },
+  {
+    key: 'upstream.maxSockets',
+    flag: 'max-sockets',
+    env: 'SWITCHYARD_MAX_SOCKETS',
+    kind: 'int',
+    min: 1,
+    max: 65_536,
+    default: 256,
+    description: 'Keep-alive sockets per upstream host.',
+  },
+  {
+    key: 'upstream.breakerFailureThreshold',
+    flag: 'breaker-threshold',
+    env: 'SWITCHYARD_BREAKER_THRESHOLD',
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: 5,
+    description: "Consecutive failures that open a model's circuit breaker.",
+  },
+  {
+    key: 'upstream.breakerCooldownMs',
+    flag: 'breaker-cooldown-ms',
+    env: 'SWITCHYARD_BREAKER_COOLDOWN_MS',
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 30_000,
+    description: 'How long an open breaker refuses calls before one trial call.',
+  },
+  {
+    key: 'learning.mode',
+    flag: 'learning-mode',
+    env: 'SWITCHYARD_LEARNING_MODE',
+    kind: 'enum',
+    values: ['per-task', 'budget'],
+    default: 'per-task',
+    description: 'Tolerance per task, or a quality budget across tasks.',
+  },
+  {
+    key: 'learning.tolerance',
+    flag: 'tolerance',
+    env: 'SWITCHYARD_TOLERANCE',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    default: 0.05,
+    description: 'Allowed quality loss (0.05 = 5%).',
+  },
+  {
+    key: 'learning.dryRun',
+    flag: 'dry-run',
+    env: 'SWITCHYARD_DRY_RUN',
+    kind: 'bool',
+    default: false,
+    description: 'Learn and report rules without applying them.',
+  },
+];
