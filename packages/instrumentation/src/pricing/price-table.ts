@@ -87,8 +87,8 @@ const SNAPSHOT_SUFFIXES: readonly RegExp[] = [
 ];
 
 // Routing prefixes that do not change the model: `openai/gpt-4o`, `models/gemini-1.5-pro`,
-// `anthropic.claude-3-haiku` (Bedrock).
-const PREFIX = /^(?:[a-z0-9_.-]+\/)+|^(?:anthropic|mistral|meta|cohere)\./;
+// `anthropic.claude-3-haiku`, `us.anthropic.claude-3-haiku` (Bedrock, cross-region).
+const PREFIX = /^(?:[a-z0-9_.-]+\/)+|^(?:(?:us|eu|apac|global)\.)?(?:anthropic|mistral)\./;
 
 const DEFAULT_MAX_MODEL_NAMES = 1000;
 
