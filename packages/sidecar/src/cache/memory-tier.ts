@@ -63,8 +63,9 @@ export class MemoryTier {
       maxEntrySize: maxEntryBytes,
       sizeCalculation: (entry) => entry.body.length + ENTRY_OVERHEAD_BYTES,
       ttl: ttlMs,
-      // An injected clock must be read on every call, not through lru-cache's 1 ms memo.
-      ...(now !== undefined ? { perf: { now }, ttlResolution: 0 } : {}),
+      // An injected clock must be read on every call, not through lru-cache's 1 ms memo. The +1
+      // matters: lru-cache reads a start time of 0 as "no TTL", and test clocks often start at 0.
+      ...(now !== undefined ? { perf: { now: () => now() + 1 }, ttlResolution: 0 } : {}),
     });
   }
 
