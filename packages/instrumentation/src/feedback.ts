@@ -9,6 +9,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { getAgentScope } from './internal/agent-scope.js';
 import {
   ATTR_GEN_AI_AGENT_NAME,
   ATTR_SWITCHYARD_FEEDBACK_RESPONSE_ID,
@@ -81,10 +82,17 @@ export function recordFeedback(
     );
   }
 
+  // Who is judging: the enclosing withAgent/withTask scope, else what an upstream service put in
+  // baggage. The learner keys on the judged call, so these are context for people reading traces.
   const active = context.active();
-  const baggage = propagation.getBaggage(active);
-  const agent = baggage?.getEntry(BAGGAGE_SWITCHYARD_AGENT)?.value;
-  const task = baggage?.getEntry(BAGGAGE_SWITCHYARD_TASK)?.value;
+  const scope = getAgentScope(active);
+  let agent = scope?.agent;
+  let task = scope?.task;
+  if (scope === undefined) {
+    const baggage = propagation.getBaggage(active);
+    agent = baggage?.getEntry(BAGGAGE_SWITCHYARD_AGENT)?.value;
+    task = baggage?.getEntry(BAGGAGE_SWITCHYARD_TASK)?.value;
+  }
   if (agent) attributes[ATTR_GEN_AI_AGENT_NAME] = agent;
   if (task) attributes[ATTR_SWITCHYARD_TASK_TYPE] = task;
 
