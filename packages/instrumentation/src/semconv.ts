@@ -120,3 +120,16 @@ export const HEADER_SWITCHYARD_CACHE_CONTROL = 'x-switchyard-cache';
 // --- Instrumentation scopes: the learner counts a call once, from the agent's client span -------
 export const SCOPE_INSTRUMENTATION = '@switchyard/instrumentation';
 export const SCOPE_SIDECAR = '@switchyard/sidecar';
+
+// --- Sidecar: tenant header and Prometheus metrics (GET /metrics) --------------------------------
+/** Optional request header naming the cache tenant; defaults to a hash of `Authorization`. */
+export const HEADER_SWITCHYARD_TENANT = 'x-switchyard-tenant';
+export const PROM_SWITCHYARD_HTTP_REQUESTS = 'switchyard_http_requests_total';
+export const PROM_SWITCHYARD_HTTP_DURATION = 'switchyard_http_request_duration_seconds';
+export const PROM_SWITCHYARD_ROUTE_DECISIONS = 'switchyard_route_decisions_total';
+export const PROM_SWITCHYARD_CACHE_LOOKUPS = 'switchyard_cache_lookups_total';
+export const PROM_SWITCHYARD_UPSTREAM_ERRORS = 'switchyard_upstream_errors_total';
+export const PROM_SWITCHYARD_COST_USD = 'switchyard_cost_usd_total';
+export const PROM_SWITCHYARD_SAVED_USD = 'switchyard_saved_usd_total';
+export const PROM_SWITCHYARD_REDIS_UP = 'switchyard_redis_up';
+export const PROM_SWITCHYARD_INFLIGHT = 'switchyard_inflight_requests';
