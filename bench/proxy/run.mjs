@@ -1,0 +1,423 @@
+// Proxy benchmark: Switchyard beside its floor and Portkey, in one run, on loopback.
+//   node bench/proxy/run.mjs [--quick] [--systems direct,floor,...] [--rates 500,1000]
+// Build first (`npm run build`). See bench/proxy/README.md.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { closedLoop, openLoop } from './load-generator.mjs';
+import { cpuMicros, peakRssMb } from './process-stats.mjs';
+import { requestBody } from './request-body.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    systems: {
+      type: 'string',
+      default: 'direct,floor,switchyard,switchyard-memory,switchyard-redis,portkey',
+    },
+    rates: { type: 'string', default: '500,1000' },
+    'stream-rate': { type: 'string', default: '500' },
+    connections: { type: 'string', default: '100' },
+    chunks: { type: 'string', default: '20' },
+    'chunk-interval-ms': { type: 'string', default: '1' },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+});
+
+const quick = args.quick;
+const PHASE_MS = quick ? 1000 : 10_000;
+const WARMUP_MS = quick ? 500 : 3000;
+const rates = args.rates.split(',').map(Number);
+const streamRate = Number(args['stream-rate']);
+const connections = Number(args.connections);
+const systems = args.systems.split(',');
+const redisPrefix = `sy-bench:${randomBytes(4).toString('hex')}:`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `GET url` gets any HTTP answer. */
+async function waitForHttp(url, child, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const req = request(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(true));
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+}
+
+function startChild(argv, env, label) {
+  // Inherit nothing that would turn on telemetry export or point at another Redis by accident.
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'REDIS_URL'),
+  );
+  const child = spawn(process.execPath, argv, {
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  child.label = label;
+  child.lastStderr = () => stderr;
+  return child;
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const chatPath = '/v1/chat/completions';
+
+/** How to start each system and address it. Returns { child?, base, headers }. */
+async function launch(name, upstreamOrigin) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const sidecar = join(root, 'packages', 'sidecar', 'dist', 'cli.js');
+  const switchyardEnv = {
+    SWITCHYARD_PORT: String(port),
+    SWITCHYARD_HOST: '127.0.0.1',
+    SWITCHYARD_UPSTREAM_URL: `${upstreamOrigin}/v1`,
+  };
+  let child;
+  let readyUrl = `${base}/`;
+  let headers = {};
+  switch (name) {
+    case 'direct':
+      return { base: upstreamOrigin, headers: {} };
+    case 'floor':
+      child = startChild([join(here, 'floor-proxy.mjs'), String(port), upstreamOrigin], {}, name);
+      break;
+    case 'switchyard':
+      child = startChild([sidecar, 'start'], { ...switchyardEnv, SWITCHYARD_CACHE: 'false' }, name);
+      readyUrl = `${base}/healthz`;
+      break;
+    case 'switchyard-memory':
+      child = startChild([sidecar, 'start'], { ...switchyardEnv, SWITCHYARD_CACHE: 'true' }, name);
+      readyUrl = `${base}/healthz`;
+      break;
+    case 'switchyard-redis':
+      // The memory tier is sized so that no answer fits (entries above 1/8 of it are never
+      // stored), so every hit has to come from Redis.
+      child = startChild(
+        [sidecar, 'start'],
+        {
+          ...switchyardEnv,
+          SWITCHYARD_CACHE: 'true',
+          SWITCHYARD_CACHE_MEMORY_BYTES: '1024',
+          SWITCHYARD_CACHE_TTL_MS: '300000',
+          REDIS_URL: args['redis-url'],
+          SWITCHYARD_REDIS_PREFIX: redisPrefix,
+        },
+        name,
+      );
+      readyUrl = `${base}/healthz`;
+      break;
+    case 'portkey': {
+      const script = join(
+        root,
+        'node_modules',
+        '@portkey-ai',
+        'gateway',
+        'build',
+        'start-server.js',
+      );
+      child = startChild(
+        [script, `--port=${port}`, '--headless'],
+        { NODE_ENV: 'production' },
+        name,
+      );
+      headers = {
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `${upstreamOrigin}/v1`,
+      };
+      break;
+    }
+    default:
+      throw new Error(`unknown system ${name}`);
+  }
+  try {
+    await waitForHttp(readyUrl, child);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`${name} did not start: ${err.message}\n${child.lastStderr()}`);
+  }
+  return { child, base, headers };
+}
+
+async function measure(name, upstreamOrigin) {
+  const sys = await launch(name, upstreamOrigin);
+  const pid = sys.child?.pid;
+  const target = (stream) => ({
+    url: new URL(`${sys.base}${chatPath}`),
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer sk-bench',
+      ...sys.headers,
+    },
+    body: requestBody(stream),
+  });
+  const result = { system: name, rates: {}, stream: undefined, max: undefined };
+  const withCpu = async (fn) => {
+    const before = pid ? cpuMicros(pid) : Number.NaN;
+    const r = await fn();
+    const after = pid ? cpuMicros(pid) : Number.NaN;
+    const requests = r.ok + r.errors;
+    return { ...r, cpuMicrosPerRequest: requests > 0 ? (after - before) / requests : Number.NaN };
+  };
+  try {
+    await openLoop(target(false), Math.min(...rates), WARMUP_MS); // JIT, pools, first cache fill
+    for (const rate of rates) {
+      result.rates[rate] = await withCpu(() => openLoop(target(false), rate, PHASE_MS));
+    }
+    result.max = await withCpu(() => closedLoop(target(false), connections, PHASE_MS));
+    await openLoop(target(true), Math.min(streamRate, 100), WARMUP_MS / 2);
+    result.stream = await withCpu(() => openLoop(target(true), streamRate, PHASE_MS));
+    result.peakRssMb = pid ? peakRssMb(pid) : Number.NaN;
+  } finally {
+    if (sys.child) await stopChild(sys.child);
+  }
+  return result;
+}
+
+const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const ratio = (a, b) =>
+  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : '-';
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function main() {
+  const upstreamPort = await freePort();
+  const upstream = startChild(
+    [join(here, 'fake-upstream.mjs'), String(upstreamPort), args.chunks, args['chunk-interval-ms']],
+    {},
+    'upstream',
+  );
+  const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
+  await waitForHttp(`${upstreamOrigin}/v1/models`, upstream);
+
+  const results = [];
+  try {
+    for (const name of systems) {
+      process.stderr.write(`measuring ${name}...\n`);
+      try {
+        results.push(await measure(name, upstreamOrigin));
+      } catch (err) {
+        process.stderr.write(`  ${name} failed: ${err.message}\n`);
+        results.push({ system: name, failed: err.message });
+      }
+    }
+  } finally {
+    await stopChild(upstream);
+  }
+
+  const by = Object.fromEntries(results.map((r) => [r.system, r]));
+  const hi = Math.max(...rates);
+  const direct = by.direct?.rates?.[hi];
+  const floor = by.floor;
+  const portkey = by.portkey;
+  const rows = results
+    .filter((r) => !r.failed)
+    .map((r) => {
+      const at = r.rates[hi];
+      const addP50 = at.p50 - (direct?.p50 ?? Number.NaN);
+      const addP99 = at.p99 - (direct?.p99 ?? Number.NaN);
+      r.summary = { addP50, addP99 };
+      const cpu = at.cpuMicrosPerRequest;
+      return [
+        r.system,
+        ...rates.flatMap((rate) => [fmt(r.rates[rate].p50, 3), fmt(r.rates[rate].p99, 3)]),
+        fmt(addP50, 3),
+        fmt(addP99, 3),
+        fmt(r.max.throughput, 0),
+        ratio(r.max.throughput, floor?.max?.throughput),
+        ratio(r.max.throughput, portkey?.max?.throughput),
+        fmt(cpu, 0),
+        ratio(cpu, floor?.rates?.[hi]?.cpuMicrosPerRequest),
+        ratio(cpu, portkey?.rates?.[hi]?.cpuMicrosPerRequest),
+        fmt(r.peakRssMb, 1),
+        Object.entries(r.rates[hi].cache ?? {})
+          .map(([k, v]) => `${k}:${v}`)
+          .join(' ') || '-',
+        r.rates[hi].errors + r.max.errors,
+      ];
+    });
+  const headers = [
+    'system',
+    ...rates.flatMap((rate) => [`p50@${rate}`, `p99@${rate}`]),
+    `+p50@${hi}`,
+    `+p99@${hi}`,
+    'max rps',
+    '/floor',
+    '/portkey',
+    `cpu us/req@${hi}`,
+    '/floor',
+    '/portkey',
+    'peak MB',
+    `cache@${hi}`,
+    'errors',
+  ];
+  const directStream = by.direct?.stream;
+  const streamRows = results
+    .filter((r) => !r.failed)
+    .map((r) => [
+      r.system,
+      fmt(r.stream.firstChunkP50, 3),
+      fmt(r.stream.firstChunkP99, 3),
+      fmt(r.stream.firstChunkP50 - (directStream?.firstChunkP50 ?? Number.NaN), 3),
+      fmt(r.stream.firstChunkP99 - (directStream?.firstChunkP99 ?? Number.NaN), 3),
+      fmt(r.stream.p50, 3),
+      fmt(r.stream.p99, 3),
+      fmt(r.stream.cpuMicrosPerRequest, 0),
+      Object.entries(r.stream.cache ?? {})
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '-',
+      `${r.stream.errors}/${r.stream.sent}`,
+    ]);
+
+  const out = [];
+  out.push(
+    `Proxy benchmark${quick ? ' (--quick: short phases, indicative only)' : ''}: ${PHASE_MS} ms per phase, ` +
+      `open loop at ${rates.join(' and ')} req/s, closed loop with ${connections} connections, ` +
+      `${requestBody(false).length}-byte body. Latency in ms from the scheduled send time.`,
+  );
+  out.push('');
+  out.push(table(headers, rows));
+  out.push('');
+  out.push(
+    `Streaming at ${streamRate} req/s (${args.chunks} chunks, ${args['chunk-interval-ms']} ms apart): ` +
+      'time to first chunk (ttfc) and to the end, in ms.',
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'system',
+        'ttfc p50',
+        'ttfc p99',
+        '+ttfc p50',
+        '+ttfc p99',
+        'end p50',
+        'end p99',
+        'cpu us/req',
+        'cache',
+        'errors',
+      ],
+      streamRows,
+    ),
+  );
+  for (const r of results.filter((x) => x.failed)) out.push(`\n${r.system}: FAILED ${r.failed}`);
+
+  // Targets of issue 3, checked against this run.
+  const checks = [];
+  const sy = by.switchyard;
+  if (sy && !sy.failed && direct) {
+    checks.push([
+      'added p50 at 1,000 req/s <= 0.5 ms',
+      sy.summary.addP50 <= 0.5,
+      fmt(sy.summary.addP50, 3),
+    ]);
+    checks.push([
+      'added p99 at 1,000 req/s <= 2 ms',
+      sy.summary.addP99 <= 2,
+      fmt(sy.summary.addP99, 3),
+    ]);
+    if (floor && !floor.failed) {
+      const share = sy.max.throughput / floor.max.throughput;
+      checks.push(['max throughput >= 70% of floor', share >= 0.7, `${(share * 100).toFixed(0)}%`]);
+    }
+    if (directStream) {
+      const add = sy.stream.firstChunkP50 - directStream.firstChunkP50;
+      checks.push(['stream first chunk added <= 0.5 ms (p50)', add <= 0.5, fmt(add, 3)]);
+    }
+    checks.push(['peak RSS <= 150 MB', sy.peakRssMb <= 150, fmt(sy.peakRssMb, 1)]);
+  }
+  const mem = by['switchyard-memory'];
+  if (mem && !mem.failed && floor && !floor.failed) {
+    checks.push([
+      'memory hits at least as fast as floor (p50 at top rate)',
+      mem.rates[hi].p50 <= floor.rates[hi].p50,
+      `${fmt(mem.rates[hi].p50, 3)} vs ${fmt(floor.rates[hi].p50, 3)}`,
+    ]);
+  }
+  const red = by['switchyard-redis'];
+  if (red && !red.failed && direct) {
+    checks.push([
+      'Redis hit added p50 <= 1 ms',
+      red.summary.addP50 <= 1,
+      fmt(red.summary.addP50, 3),
+    ]);
+  }
+  if (checks.length > 0) {
+    out.push('');
+    out.push('Targets (issue 3):');
+    for (const [what, ok, value] of checks)
+      out.push(`  ${ok ? 'PASS' : 'MISS'}  ${what}: ${value}`);
+  }
+  console.log(out.join('\n'));
+
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(
+    dir,
+    `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
+  );
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        quick,
+        node: process.version,
+        phaseMs: PHASE_MS,
+        rates,
+        streamRate,
+        connections,
+        results,
+        checks: checks.map(([what, ok, value]) => ({ what, ok, value })),
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nwritten ${file}`);
+}
+
+await main();
