@@ -133,3 +133,5 @@ export const PROM_SWITCHYARD_COST_USD = 'switchyard_cost_usd_total';
 export const PROM_SWITCHYARD_SAVED_USD = 'switchyard_saved_usd_total';
 export const PROM_SWITCHYARD_REDIS_UP = 'switchyard_redis_up';
 export const PROM_SWITCHYARD_INFLIGHT = 'switchyard_inflight_requests';
+/** The sidecar's child span around a cache lookup (INTERNAL kind). */
+export const SPAN_NAME_SIDECAR_CACHE_LOOKUP = 'switchyard.cache.lookup';
