@@ -1,0 +1,385 @@
+#!/usr/bin/env node
+// Added cost of instrumenting the openai SDK: no instrumentation, @opentelemetry/instrumentation-openai,
+// and @switchyard/instrumentation, measured in one run against the same fake server.
+//
+//   npm run build && node bench/instrumentation/overhead.mjs [--quick] [--rounds N] [--batch N]
+//       [--stream-batch N] [--chunks N] [--warmup N] [--variants none,contrib,ours]
+//
+// Each variant lives in its own child process (so patches never meet), with the same tracer and
+// meter setup: a BatchSpanProcessor feeding a no-op exporter and a periodic metric reader, as in
+// production minus the network. The parent runs the fake OpenAI server and asks the children for
+// batches in turn, round after round, rotating the order, so drift on a shared machine hits every
+// variant alike. Reported numbers are medians over rounds.
+//
+//   per call  = time of one non-streaming chat completion
+//   per chunk = (time of a stream of C chunks - time of a stream of 1 chunk) / (C - 1)
+//   added     = variant - none;  ratio = ours added / contrib added  (target: <= 0.5)
+
+import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const ALL_VARIANTS = ['none', 'contrib', 'ours'];
+
+function parseArgs(argv) {
+  const quick = argv.includes('--quick');
+  const opts = {
+    quick,
+    rounds: quick ? 6 : 30,
+    batch: quick ? 40 : 200,
+    streamBatch: quick ? 20 : 100,
+    chunks: quick ? 100 : 200,
+    warmup: quick ? 150 : 1000,
+    variants: ALL_VARIANTS,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i]?.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (key === 'variants') {
+      const list = String(argv[i + 1] ?? '').split(',');
+      if (!list.includes('none') || list.some((v) => !ALL_VARIANTS.includes(v))) {
+        throw new Error(
+          `--variants takes a comma list of ${ALL_VARIANTS.join(', ')} including none`,
+        );
+      }
+      opts.variants = list;
+      i++;
+    } else if (key && key in opts && key !== 'quick') {
+      const n = Number(argv[i + 1]);
+      if (!Number.isInteger(n) || n <= 0) {
+        throw new Error(`--${key} needs a positive integer, got ${argv[i + 1]}`);
+      }
+      opts[key] = n;
+      i++;
+    }
+  }
+  if (opts.chunks < 2) throw new Error('--chunks must be at least 2');
+  return opts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake OpenAI-compatible server: answers at once. `max_tokens` of a streamed request sets how many
+// content chunks it sends, so one server serves every stream length.
+function startFakeServer() {
+  const completion = JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'pong' },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
+    usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
+  });
+  const chunk = (delta, finish) =>
+    `data: ${JSON.stringify({
+      id: 'chatcmpl-bench',
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    })}\n\n`;
+  const usageChunk = `data: ${JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [],
+    usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
+  })}\n\n`;
+  const first = chunk({ role: 'assistant', content: '' }, null);
+  const middle = chunk({ content: 'tok ' }, null);
+  const last = chunk({}, 'stop');
+  const streams = new Map();
+  function streamBody(n, withUsage) {
+    const key = `${n}:${withUsage}`;
+    let body = streams.get(key);
+    if (body === undefined) {
+      body = `${first}${middle.repeat(n)}${last}${withUsage ? usageChunk : ''}data: [DONE]\n\n`;
+      streams.set(key, body);
+    }
+    return body;
+  }
+
+  const server = createServer((req, res) => {
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => {
+      let body;
+      try {
+        body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          '{"error":{"message":"bad json","type":"invalid_request_error","param":null,"code":null}}',
+        );
+        return;
+      }
+      if (body.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.end(streamBody(body.max_tokens ?? 1, body.stream_options?.include_usage === true));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(completion);
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one variant.
+async function child(variant, port) {
+  const require = createRequire(import.meta.url);
+  const { metrics } = await import('@opentelemetry/api');
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } = await import(
+    '@opentelemetry/sdk-metrics'
+  );
+  const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
+
+  // Real processing, no network: batches are built and handed to an exporter that drops them.
+  const spanExporter = {
+    export: (_spans, done) => done({ code: 0 }),
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  };
+  const metricExporter = {
+    export: (_metrics, done) => done({ code: 0 }),
+    selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  };
+  const tracerProvider = new NodeTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(spanExporter)],
+  });
+  tracerProvider.register();
+  const meterProvider = new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 10_000 }),
+    ],
+  });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  if (variant === 'contrib') {
+    const { OpenAIInstrumentation } = await import('@opentelemetry/instrumentation-openai');
+    registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()] });
+  } else if (variant === 'ours') {
+    const ours = await import('@switchyard/instrumentation');
+    if (typeof ours.SwitchyardOpenAIInstrumentation !== 'function') {
+      throw new Error(
+        '@switchyard/instrumentation has no SwitchyardOpenAIInstrumentation export; run `npm run build`',
+      );
+    }
+    registerInstrumentations({ instrumentations: [new ours.SwitchyardOpenAIInstrumentation()] });
+  }
+
+  // Loaded through require after the instrumentations registered, so their require hook patches it.
+  const { OpenAI } = require('openai');
+  const client = new OpenAI({
+    apiKey: 'sk-bench',
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    maxRetries: 0,
+  });
+  const messages = [{ role: 'user', content: 'ping' }];
+
+  async function calls(n) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    }
+    return Number(process.hrtime.bigint() - start) / n;
+  }
+  async function streams(n, chunks) {
+    let seen = 0;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages,
+        stream: true,
+        max_tokens: chunks,
+      });
+      for await (const _ of stream) seen++;
+    }
+    const ns = Number(process.hrtime.bigint() - start) / n;
+    if (seen !== n * (chunks + 2))
+      throw new Error(`expected ${n * (chunks + 2)} chunks, saw ${seen}`);
+    return ns;
+  }
+
+  process.on('message', async (msg) => {
+    try {
+      let ns;
+      if (msg.op === 'calls') ns = await calls(msg.n);
+      else if (msg.op === 'streams') ns = await streams(msg.n, msg.chunks);
+      else if (msg.op === 'exit') {
+        await tracerProvider.shutdown();
+        await meterProvider.shutdown();
+        process.disconnect();
+        return;
+      }
+      process.send({ id: msg.id, ns });
+    } catch (error) {
+      process.send({ id: msg.id, error: String(error?.stack ?? error) });
+    }
+  });
+  process.send({ ready: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: server, children, rounds, report.
+function spawnVariant(variant, port) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', variant, String(port)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const pending = new Map();
+  let readyResolve;
+  let readyReject;
+  const ready = new Promise((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  proc.on('message', (msg) => {
+    if (msg.ready) return readyResolve();
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) p?.reject(new Error(`${variant}: ${msg.error}`));
+    else p?.resolve(msg.ns);
+  });
+  proc.on('exit', (code) => {
+    const err = new Error(`${variant} child exited with code ${code}`);
+    readyReject(err);
+    for (const p of pending.values()) p.reject(err);
+  });
+  return {
+    variant,
+    ready,
+    ask(msg) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        proc.send({ ...msg, id });
+      });
+    },
+    exit() {
+      return new Promise((resolve) => {
+        proc.once('exit', resolve);
+        proc.send({ op: 'exit', id: -1 });
+      });
+    },
+  };
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const us = (ns) => (ns / 1000).toFixed(2);
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const server = await startFakeServer();
+  const { port } = server.address();
+  const VARIANTS = opts.variants;
+  const children = VARIANTS.map((v) => spawnVariant(v, port));
+  try {
+    await Promise.all(children.map((c) => c.ready));
+    console.log(
+      `instrumentation overhead: ${opts.rounds} rounds x (${opts.batch} calls, ` +
+        `${opts.streamBatch} streams of 1 and of ${opts.chunks} chunks), warmup ${opts.warmup}` +
+        `${opts.quick ? ' [--quick: indicative only]' : ''}`,
+    );
+    for (const c of children) {
+      await c.ask({ op: 'calls', n: opts.warmup });
+      await c.ask({ op: 'streams', n: Math.ceil(opts.warmup / 4), chunks: opts.chunks });
+    }
+
+    const samples = Object.fromEntries(
+      VARIANTS.map((v) => [v, { call: [], chunk: [], stream1: [] }]),
+    );
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = children.map((_, i) => children[(i + round) % children.length]);
+      for (const c of order) {
+        const call = await c.ask({ op: 'calls', n: opts.batch });
+        const s1 = await c.ask({ op: 'streams', n: opts.streamBatch, chunks: 1 });
+        const sN = await c.ask({ op: 'streams', n: opts.streamBatch, chunks: opts.chunks });
+        samples[c.variant].call.push(call);
+        samples[c.variant].stream1.push(s1);
+        samples[c.variant].chunk.push((sN - s1) / (opts.chunks - 1));
+      }
+    }
+
+    const m = Object.fromEntries(
+      VARIANTS.map((v) => [
+        v,
+        {
+          call: median(samples[v].call),
+          stream1: median(samples[v].stream1),
+          chunk: median(samples[v].chunk),
+        },
+      ]),
+    );
+    const added = (v, k) => m[v][k] - m.none[k];
+    console.log('');
+    console.log(
+      'variant   per call µs  added µs   stream(1) µs  added µs   per chunk µs  added µs',
+    );
+    for (const v of VARIANTS) {
+      const row = [
+        v.padEnd(8),
+        us(m[v].call).padStart(11),
+        (v === 'none' ? '-' : us(added(v, 'call'))).padStart(9),
+        us(m[v].stream1).padStart(14),
+        (v === 'none' ? '-' : us(added(v, 'stream1'))).padStart(9),
+        us(m[v].chunk).padStart(14),
+        (v === 'none' ? '-' : us(added(v, 'chunk'))).padStart(9),
+      ];
+      console.log(row.join(' '));
+    }
+    const ratio = (k) => added('ours', k) / added('contrib', k);
+    console.log('');
+    if (!(VARIANTS.includes('ours') && VARIANTS.includes('contrib'))) return;
+    for (const [k, label] of [
+      ['call', 'per non-streaming call'],
+      ['stream1', 'per stream (fixed part)'],
+      ['chunk', 'per stream chunk'],
+    ]) {
+      const r = ratio(k);
+      const verdict =
+        k === 'stream1' ? '' : r <= 0.5 ? '  (target <= 0.50: met)' : '  (target <= 0.50: NOT met)';
+      console.log(
+        `ours/contrib added ${label}: ${Number.isFinite(r) ? r.toFixed(2) : 'n/a'}` +
+          ` (ours +${us(added('ours', k))} µs, contrib +${us(added('contrib', k))} µs)${verdict}`,
+      );
+    }
+    console.log(
+      '\nNegative or tiny "added" values mean the difference is within noise; rerun without --quick on a quiet machine.',
+    );
+  } finally {
+    await Promise.all(children.map((c) => c.exit().catch(() => {})));
+    server.close();
+  }
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], Number(process.argv[4])).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
