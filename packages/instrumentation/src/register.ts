@@ -19,6 +19,8 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { SwitchyardOpenAIInstrumentation } from './openai-instrumentation.js';
+import type { SwitchyardInstrumentationConfig } from './types.js';
 
 /** OTLP encodings over HTTP. gRPC is not bundled (it would pull in @grpc/grpc-js). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -58,6 +60,11 @@ export interface RegisterOptions {
   metricExportIntervalMillis?: number;
   /** Sampler. Defaults to what `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` say, else parent-based always-on. */
   sampler?: Sampler;
+  /**
+   * Options of the `openai` instrumentation that `register` installs, or `false` to leave it out.
+   * Defaults to `{}` (see {@link SwitchyardInstrumentationConfig} for each option's default).
+   */
+  instrumentation?: SwitchyardInstrumentationConfig | false;
   /** More instrumentations to register beside Switchyard's (http, express, …). */
   instrumentations?: Instrumentation[];
   /** Detect host, process and `OTEL_RESOURCE_ATTRIBUTES` resources. Defaults to `true`. */
@@ -84,11 +91,12 @@ let active: Registration | undefined;
 /**
  * Starts the OpenTelemetry Node SDK in one call: OTLP/HTTP span export through a batch span
  * processor, OTLP/HTTP metric export on a periodic reader, W3C trace-context and baggage
- * propagation, and the given instrumentations. Standard `OTEL_*` variables are honoured; explicit
+ * propagation, {@link SwitchyardOpenAIInstrumentation} and any other instrumentations given. Standard `OTEL_*` variables are honoured; explicit
  * options win over them. Calling it again while started returns the running registration.
  *
- * Call it before the code that uses `openai` is imported, and `shutdown()` before the process
- * exits so the last spans are sent.
+ * Call it before the code that uses `openai` is loaded (CommonJS `require` is patched as it loads;
+ * an ESM app also starts node with `--import @switchyard/instrumentation/hook`), and `shutdown()`
+ * before the process exits so the last spans are sent.
  *
  * @example
  * import { register } from '@switchyard/instrumentation';
@@ -141,7 +149,11 @@ export function register(
   if (options.serviceVersion !== undefined)
     resourceAttributes['service.version'] = options.serviceVersion;
 
-  const instrumentations = [...(options.instrumentations ?? [])];
+  const instrumentations: Instrumentation[] = [];
+  if (options.instrumentation !== false) {
+    instrumentations.push(new SwitchyardOpenAIInstrumentation(options.instrumentation ?? {}));
+  }
+  instrumentations.push(...(options.instrumentations ?? []));
   const sdk = new NodeSDK({
     ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
     ...(Object.keys(resourceAttributes).length > 0

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
@@ -13,6 +14,15 @@ interface Received {
   body: Buffer;
 }
 
+const FAKE_COMPLETION = {
+  id: 'chatcmpl-register-1',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini-2024-07-18',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 },
+};
+
 /** A minimal OTLP/HTTP receiver on a real socket: records each export and answers 200. */
 async function startReceiver() {
   const received: Received[] = [];
@@ -22,6 +32,12 @@ async function startReceiver() {
     req.on('end', () => {
       let body = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      if (req.url === '/v1/chat/completions') {
+        // Doubles as a fake OpenAI upstream for the end-to-end test.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(FAKE_COMPLETION));
+        return;
+      }
       received.push({ path: req.url ?? '', headers: req.headers, body });
       const json = req.headers['content-type']?.includes('json');
       res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
@@ -111,6 +127,55 @@ describe('register', () => {
         'switchyard.client.cost',
       ]),
     );
+  });
+
+  it('instruments the openai SDK: its calls arrive as spans with cost, and as metrics', async () => {
+    const telemetry = register({
+      serviceName: 'e2e-agent',
+      endpoint: receiver.url,
+      protocol: 'http/json',
+      autoDetectResources: false,
+    });
+    // Loaded after register(), through require, so the instrumentation's require hook patches it.
+    const { OpenAI } = createRequire(import.meta.url)('openai') as typeof import('openai');
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: `${receiver.url}/v1`, maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(completion.id).toBe('chatcmpl-register-1');
+    await telemetry.shutdown();
+
+    const spans = receiver.received
+      .filter((r) => r.path === '/v1/traces')
+      .flatMap((r) =>
+        JSON.parse(r.body.toString('utf8')).resourceSpans.flatMap(
+          (rs: { scopeSpans: { spans: { name: string; attributes: JsonAttr[] }[] }[] }) =>
+            rs.scopeSpans.flatMap((ss) => ss.spans),
+        ),
+      );
+    const chat = spans.find((s: { name: string }) => s.name === 'chat gpt-4o-mini');
+    expect(chat).toBeDefined();
+    const attrs = new Map(
+      (chat.attributes as { key: string; value: Record<string, unknown> }[]).map((a) => [
+        a.key,
+        Object.values(a.value)[0],
+      ]),
+    );
+    expect(attrs.get('gen_ai.response.id')).toBe('chatcmpl-register-1');
+    // gpt-4o-mini: 1000 in at $0.15/M + 100 out at $0.60/M.
+    expect(attrs.get('switchyard.cost.usd')).toBeCloseTo(0.00021, 10);
+    expect(attrs.get('switchyard.pricing.version')).toMatch(/^\d{4}-\d{2}-\d{2}/);
+
+    const metricNames = receiver.received
+      .filter((r) => r.path === '/v1/metrics')
+      .flatMap((m) =>
+        JSON.parse(m.body.toString('utf8')).resourceMetrics.flatMap(
+          (rm: { scopeMetrics: { metrics: { name: string }[] }[] }) =>
+            rm.scopeMetrics.flatMap((sm) => sm.metrics.map((x) => x.name)),
+        ),
+      );
+    expect(metricNames).toContain('switchyard.client.cost');
   });
 
   it('honours OTEL_* variables: endpoint, headers, service name, protobuf by default', async () => {
