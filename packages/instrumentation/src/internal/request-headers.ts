@@ -27,7 +27,10 @@ export function mergeRequestHeaders(callerHeaders: unknown, ours: Record<string,
     return callerHeaders;
   }
   const names = new Set<string>();
-  for (const name of Object.keys(callerHeaders)) names.add(name.toLowerCase());
+  for (const [name, value] of Object.entries(callerHeaders)) {
+    // `undefined` sets nothing; `null` (SDK 5+: "remove this header") is the caller's choice.
+    if (value !== undefined) names.add(name.toLowerCase());
+  }
   const merged: Record<string, unknown> = {};
   for (const [name, value] of entriesWithout(ours, names)) merged[name] = value;
   return Object.assign(merged, callerHeaders);
