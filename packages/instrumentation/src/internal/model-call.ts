@@ -92,6 +92,20 @@ export class ModelCall {
       call.guard(() => call.onParsed(parsed));
       return parsed;
     };
+    const thenUnwrap = promise._thenUnwrap;
+    if (typeof thenUnwrap === 'function' && Object.hasOwn(promise, '_thenUnwrap')) {
+      // SDK 7 builds derived promises (the parse and stream helpers use them) from a captured
+      // parser instead of `this.parseResponse`, so the derivation itself must be watched.
+      promise._thenUnwrap = function observedThenUnwrap(
+        this: unknown,
+        transform: (result: unknown, props: unknown) => unknown,
+      ) {
+        return thenUnwrap.call(this, (result: unknown, props: unknown) => {
+          call.guard(() => call.onParsedValue(result));
+          return transform(result, props);
+        });
+      };
+    }
     const asResponse = promise.asResponse;
     promise.asResponse = function observedAsResponse(this: ApiPromiseLike) {
       // `withResponse()` calls parse() before asResponse(); only a bare asResponse() means the
@@ -163,6 +177,12 @@ export class ModelCall {
     } else {
       this.onResult(parsed);
     }
+  }
+
+  private onParsedValue(value: unknown): void {
+    if (this.parseStarted) return;
+    this.parseStarted = true;
+    this.onResult(value);
   }
 
   private onResult(result: unknown): void {

@@ -36,6 +36,8 @@ export interface ApiPromiseLike {
   parseResponse: (...args: unknown[]) => unknown;
   parsedPromise?: unknown;
   asResponse: () => Promise<unknown>;
+  /** SDK 7 sets this on each instance; earlier majors inherit it from the class. */
+  _thenUnwrap?: (transform: (result: unknown, props: unknown) => unknown) => unknown;
 }
 
 /** The SDK's `Stream`: everything (iteration, `tee()`, `toReadableStream()`) goes through `iterator`. */
