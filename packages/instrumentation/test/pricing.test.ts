@@ -59,6 +59,15 @@ describe('price resolution', () => {
     expect(table.cost(model, { inputTokens: 10, outputTokens: 10 })).toBeUndefined();
   });
 
+  it('prices nothing, silently, when the model name is missing', () => {
+    const { messages, warn } = collectWarnings();
+    const quiet = createPriceTable({ warn });
+    expect(quiet.cost(undefined as unknown as string, { inputTokens: 1, outputTokens: 1 })).toBe(
+      undefined,
+    );
+    expect(messages).toHaveLength(0);
+  });
+
   it('has a source with a URL and a date for every built-in price', () => {
     for (const key of Object.keys(PRICES)) {
       const source = PRICE_SOURCES[key];

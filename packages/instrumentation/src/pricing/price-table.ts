@@ -130,6 +130,8 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
   const warned = new Set<string>();
 
   function resolve(model: string): string | undefined {
+    // A response without a model name (some OpenAI-compatible servers) is simply unpriced.
+    if (typeof model !== 'string') return undefined;
     const hit = resolved.get(model);
     if (hit !== undefined) return hit ?? undefined;
     const key = lookup(byName, model);
