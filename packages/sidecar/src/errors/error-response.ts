@@ -34,22 +34,36 @@ export function errorBody(error: SwitchyardError): OpenAiErrorBody {
 
 /**
  * Sends `error` as OpenAI's error body with its status. If the headers are already sent (a
- * stream failed midway) the response is ended instead, since a status can no longer be set.
+ * stream failed midway) the connection is destroyed instead: a status can no longer be set, and
+ * a clean end would let the client take a truncated answer for a whole one.
  *
  * @example
  * try { await handle(req, res); } catch (error) { sendError(res, error); }
  */
 export function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent) {
-    if (!res.writableEnded) res.end();
+    if (!res.writableEnded) res.destroy();
     return;
   }
-  const e = toSwitchyardError(error);
+  sendErrorWith(res, toSwitchyardError(error), undefined);
+}
+
+/** Like `sendError`, adding `headers` (e.g. `x-request-id`) to the answer. */
+export function sendErrorWith(
+  res: ServerResponse,
+  e: SwitchyardError,
+  extra: Readonly<Record<string, string>> | undefined,
+): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
   const payload = JSON.stringify(errorBody(e));
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(payload),
   };
+  if (extra !== undefined) Object.assign(headers, extra);
   if (e.headers !== undefined) Object.assign(headers, e.headers);
   res.writeHead(e.status, headers);
   res.end(payload);

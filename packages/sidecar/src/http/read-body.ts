@@ -43,23 +43,28 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       finish();
       reject(new BadRequestError('The request body could not be read.', { cause: error }));
     };
-    const onAborted = (): void => onError(new Error('client aborted'));
+    // A client that hangs up mid-body ends the read (no 'end' will ever come).
+    const onAborted = (): void => {
+      if (!req.complete) onError(new Error('client aborted'));
+    };
     function finish(): void {
       done = true;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onAborted);
+      req.off('close', onAborted);
     }
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onAborted);
+    req.on('close', onAborted);
   });
 }
 
 function tooLarge(limitBytes: number): PayloadTooLargeError {
   return new PayloadTooLargeError(
     `The request body is larger than the limit of ${limitBytes} bytes (set SWITCHYARD_MAX_BODY_BYTES to raise it).`,
+    // The rest of the body is not worth reading: close the connection after the answer.
+    { headers: { connection: 'close' } },
   );
 }

@@ -1,0 +1,344 @@
+/**
+ * Sends requests to an upstream over `node:http`/`node:https` with keep-alive pools, timeouts,
+ * retries (429, 5xx, connection errors; exponential backoff with full jitter; `Retry-After`
+ * honoured up to a bound) and a circuit breaker per upstream model.
+ *
+ * The response body is handed back unread, so a stream can be piped chunk by chunk and a JSON
+ * body buffered by whoever knows which it is.
+ */
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { UpstreamConfig } from '../config/sidecar-config.js';
+import { UnavailableError, UpstreamError } from '../errors/switchyard-error.js';
+import type { CircuitBreakers } from './circuit-breaker.js';
+import type { UpstreamTarget } from './provider-registry.js';
+import { backoffDelay, isRetryableStatus, retryAfterMs } from './retry-policy.js';
+
+/** Why one attempt failed without a usable response. */
+export type AttemptFailureKind = 'connect' | 'timeout' | 'reset' | 'status' | 'circuit_open';
+
+export interface UpstreamFailureEvent {
+  readonly target: UpstreamTarget;
+  readonly model: string;
+  readonly kind: AttemptFailureKind;
+  readonly status?: number;
+}
+
+export interface UpstreamClientOptions {
+  readonly config: UpstreamConfig;
+  readonly breakers: CircuitBreakers;
+  /** Waits `ms`; resolves early when `signal` aborts. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Uniform in [0, 1), for jitter. */
+  readonly random?: () => number;
+  /** Epoch ms, to read `Retry-After` dates. */
+  readonly now?: () => number;
+  /** Called for every failed attempt (metrics). Must not throw. */
+  readonly onFailure?: (event: UpstreamFailureEvent) => void;
+}
+
+export interface UpstreamRequest {
+  readonly target: UpstreamTarget;
+  readonly method: 'GET' | 'POST';
+  /** Path after the base URL, e.g. `/chat/completions`. */
+  readonly path: string;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body?: Buffer;
+  /** Model the request is for: the breaker key. */
+  readonly model: string;
+  /** Aborts the call (client went away). */
+  readonly signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The unread body. */
+  readonly body: IncomingMessage;
+  /** Attempts made, 1 + retries. */
+  readonly attempts: number;
+}
+
+/** Raised when the client's signal aborted the call; nobody is left to answer. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('The client disconnected; the upstream call was cancelled.');
+    this.name = 'ClientAbortedError';
+  }
+}
+
+class AttemptError extends Error {
+  readonly kind: 'connect' | 'timeout' | 'reset';
+  constructor(kind: 'connect' | 'timeout' | 'reset', message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The upstream HTTP client.
+ *
+ * @example
+ * const res = await client.send({ target, method: 'POST', path: '/chat/completions', headers, body, model });
+ * res.body.pipe(clientResponse);
+ */
+export class UpstreamClient {
+  readonly #config: UpstreamConfig;
+  readonly #breakers: CircuitBreakers;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  readonly #onFailure: ((event: UpstreamFailureEvent) => void) | undefined;
+
+  constructor(options: UpstreamClientOptions) {
+    this.#config = options.config;
+    this.#breakers = options.breakers;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    this.#onFailure = options.onFailure;
+  }
+
+  /**
+   * Sends `req`, retrying as configured. Resolves with the first non-retryable response, or the
+   * last response when retries run out. Rejects with `UpstreamError` (502) when no response
+   * could be had, `UnavailableError` (503) when the model's breaker is open, or
+   * `ClientAbortedError` when the signal aborted.
+   */
+  async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const breaker = this.#breakers.get(`${req.target.name}\u0000${req.model}`);
+    const maxAttempts = this.#config.maxRetries + 1;
+    let lastError: AttemptError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (isAborted(req.signal)) throw new ClientAbortedError();
+      if (!breaker.tryAcquire()) {
+        this.#report(req, 'circuit_open');
+        throw new UnavailableError(
+          `The upstream model '${req.model}' is failing repeatedly; Switchyard stopped calling it for a cooldown. Retry later.`,
+          { code: 'circuit_open' },
+        );
+      }
+      let res: IncomingMessage;
+      try {
+        res = await this.#attempt(req);
+      } catch (error) {
+        if (isAborted(req.signal)) {
+          breaker.onRelease();
+          throw new ClientAbortedError();
+        }
+        const e =
+          error instanceof AttemptError
+            ? error
+            : new AttemptError('reset', error instanceof Error ? error.message : String(error));
+        breaker.onFailure();
+        this.#report(req, e.kind);
+        lastError = e;
+        if (attempt >= maxAttempts || breaker.state === 'open') break;
+        await this.#sleep(this.#backoff(attempt - 1), req.signal);
+        continue;
+      }
+      const status = res.statusCode ?? 502;
+      if (!isRetryableStatus(status)) {
+        breaker.onSuccess();
+        return { status, headers: res.headers, body: res, attempts: attempt };
+      }
+      if (status >= 500) breaker.onFailure();
+      else breaker.onRelease();
+      this.#report(req, 'status', status);
+      if (attempt >= maxAttempts || breaker.state === 'open') {
+        return { status, headers: res.headers, body: res, attempts: attempt };
+      }
+      const asked = retryAfterMs(res.headers, this.#now());
+      if (asked !== undefined && asked > this.#config.maxRetryAfterMs) {
+        // The upstream wants a longer pause than we may hold the caller for: let it decide.
+        return { status, headers: res.headers, body: res, attempts: attempt };
+      }
+      res.resume(); // discard the error body so the socket goes back to the pool
+      await this.#sleep(asked ?? this.#backoff(attempt - 1), req.signal);
+    }
+    const reason = lastError?.kind === 'timeout' ? 'timed out' : 'could not be reached';
+    throw new UpstreamError(
+      `The upstream '${req.target.name}' ${reason} for model '${req.model}' after ${maxAttempts} attempt(s)${lastError === undefined ? '' : ` (${lastError.message})`}.`,
+      { code: lastError?.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable' },
+    );
+  }
+
+  #backoff(retry: number): number {
+    return backoffDelay(
+      retry,
+      this.#config.retryBaseDelayMs,
+      this.#config.retryMaxDelayMs,
+      this.#random,
+    );
+  }
+
+  #report(req: UpstreamRequest, kind: AttemptFailureKind, status?: number): void {
+    if (this.#onFailure === undefined) return;
+    try {
+      this.#onFailure(
+        status === undefined
+          ? { target: req.target, model: req.model, kind }
+          : { target: req.target, model: req.model, kind, status },
+      );
+    } catch {
+      // metrics must never break a call
+    }
+  }
+
+  #attempt(req: UpstreamRequest): Promise<IncomingMessage> {
+    const t = req.target;
+    const headers: OutgoingHttpHeaders = { ...req.headers, host: t.hostHeader };
+    if (req.body !== undefined) headers['content-length'] = req.body.length;
+    const send = t.protocol === 'https:' ? httpsRequest : httpRequest;
+    const cfg = this.#config;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let settled = false;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const outgoing: ClientRequest = send({
+        protocol: t.protocol,
+        hostname: t.hostname,
+        port: t.port,
+        method: req.method,
+        path: t.basePath + req.path,
+        headers,
+        agent: t.agent,
+      });
+      const fail = (error: AttemptError): void => {
+        if (connectTimer !== undefined) clearTimeout(connectTimer);
+        outgoing.destroy(error);
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      const onAbort = (): void => fail(new AttemptError('reset', 'aborted by client'));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      outgoing.on('socket', (socket: Socket) => {
+        if (!socket.connecting) return;
+        connectTimer = setTimeout(
+          () =>
+            fail(new AttemptError('connect', `connect timeout after ${cfg.connectTimeoutMs} ms`)),
+          cfg.connectTimeoutMs,
+        );
+        socket.once('connect', () => {
+          if (connectTimer !== undefined) clearTimeout(connectTimer);
+          connectTimer = undefined;
+        });
+      });
+      // Idle timeout on the socket: before the answer it bounds the wait for headers, after it
+      // the silence between two chunks.
+      outgoing.setTimeout(cfg.timeoutMs, () => {
+        fail(
+          new AttemptError(
+            'timeout',
+            `no answer within ${settled ? cfg.streamIdleTimeoutMs : cfg.timeoutMs} ms`,
+          ),
+        );
+      });
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        if (connectTimer !== undefined) clearTimeout(connectTimer);
+        if (settled) return;
+        settled = true;
+        req.signal?.removeEventListener('abort', onAbort);
+        if (error instanceof AttemptError) {
+          reject(error);
+          return;
+        }
+        const code = error.code ?? 'ERROR';
+        reject(new AttemptError(CONNECT_CODES.has(code) ? 'connect' : 'reset', code));
+      });
+      outgoing.on('response', (res: IncomingMessage) => {
+        if (connectTimer !== undefined) clearTimeout(connectTimer);
+        settled = true;
+        outgoing.setTimeout(cfg.streamIdleTimeoutMs);
+        // Once the response is ours, a client abort tears down the body stream.
+        const cleanup = (): void => req.signal?.removeEventListener('abort', onAbort);
+        res.once('end', cleanup);
+        res.once('close', cleanup);
+        resolve(res);
+      });
+      outgoing.end(req.body);
+    });
+  }
+}
+
+/**
+ * Reads a whole upstream body, refusing more than `limitBytes` (a misbehaving upstream must
+ * not fill our memory). Rejects with `UpstreamError` when the body breaks off or is too large.
+ */
+export function readUpstreamBody(res: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limitBytes) {
+        done = true;
+        res.destroy();
+        reject(
+          new UpstreamError(`The upstream answer is larger than ${limitBytes} bytes.`, {
+            code: 'upstream_too_large',
+          }),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.once('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    const broken = (): void => {
+      if (done) return;
+      done = true;
+      reject(
+        new UpstreamError('The upstream connection broke off in the middle of its answer.', {
+          code: 'upstream_incomplete',
+        }),
+      );
+    };
+    res.once('error', broken);
+    res.once('close', () => {
+      if (!res.complete) broken();
+    });
+  });
+}
