@@ -310,9 +310,37 @@ export class ModelCall {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    const endedAt = this.settings.now();
+    let costUsd: number | undefined;
+    try {
+      costUsd = this.setFinalAttributes();
+    } finally {
+      // Ended even when recording failed: a span is never left open by our own error.
+      this.span.end();
+    }
+    const metrics = this.settings.metrics;
+    if (metrics !== undefined) {
+      const out = this.outcome;
+      metrics.record({
+        operation: this.spec.operation,
+        provider: GEN_AI_PROVIDER_OPENAI,
+        requestModel: this.requestModel,
+        responseModel: out.responseModel,
+        agent: this.scope?.agent,
+        task: this.scope?.task,
+        errorType: this.errorType,
+        durationS: (endedAt - this.startedAt) / 1000,
+        inputTokens: out.inputTokens,
+        outputTokens: out.outputTokens,
+        costUsd,
+      });
+    }
+  }
+
+  /** Sets everything learned from the answer on the span; returns the cost when known. */
+  private setFinalAttributes(): number | undefined {
     const span = this.span;
     const out = this.outcome;
-    const endedAt = this.settings.now();
     if (this.response?.headers !== undefined) this.readSwitchyardHeaders(this.response.headers);
 
     const attributes: Attributes = {};
@@ -335,26 +363,6 @@ export class ModelCall {
       attributes[ATTR_SWITCHYARD_STREAM_TIME_TO_FIRST_CHUNK] =
         (this.firstChunkAt - this.startedAt) / 1000;
     }
-
-    let costUsd: number | undefined;
-    if (out.inputTokens !== undefined || out.outputTokens !== undefined) {
-      const table = this.settings.priceTable;
-      const usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number } = {
-        inputTokens: out.inputTokens ?? 0,
-        outputTokens: out.outputTokens ?? 0,
-      };
-      if (out.cachedInputTokens !== undefined) usage.cacheReadInputTokens = out.cachedInputTokens;
-      const cost = table.cost(out.responseModel ?? this.requestModel, usage);
-      if (cost !== undefined) {
-        costUsd = cost.totalUsd;
-        attributes[ATTR_SWITCHYARD_COST_USD] = cost.totalUsd;
-        attributes[ATTR_SWITCHYARD_COST_INPUT_USD] = cost.inputUsd;
-        attributes[ATTR_SWITCHYARD_COST_OUTPUT_USD] = cost.outputUsd;
-        attributes[ATTR_SWITCHYARD_COST_CACHE_READ_USD] = cost.cacheReadUsd;
-        attributes[ATTR_SWITCHYARD_PRICING_VERSION] = table.version;
-      }
-    }
-
     if (this.errorType === undefined && out.failure !== undefined) {
       this.errorType = out.failure.type;
       this.errorMessage = out.failure.message;
@@ -363,25 +371,26 @@ export class ModelCall {
       attributes[ATTR_ERROR_TYPE] = this.errorType;
       span.setStatus({ code: SpanStatusCode.ERROR, message: this.errorMessage ?? '' });
     }
+    // Set before pricing, so a failing price table still leaves the usage on the span.
     span.setAttributes(attributes);
-    span.end();
 
-    const metrics = this.settings.metrics;
-    if (metrics !== undefined) {
-      metrics.record({
-        operation: this.spec.operation,
-        provider: GEN_AI_PROVIDER_OPENAI,
-        requestModel: this.requestModel,
-        responseModel: out.responseModel,
-        agent: this.scope?.agent,
-        task: this.scope?.task,
-        errorType: this.errorType,
-        durationS: (endedAt - this.startedAt) / 1000,
-        inputTokens: out.inputTokens,
-        outputTokens: out.outputTokens,
-        costUsd,
-      });
-    }
+    if (out.inputTokens === undefined && out.outputTokens === undefined) return undefined;
+    const table = this.settings.priceTable;
+    const usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number } = {
+      inputTokens: out.inputTokens ?? 0,
+      outputTokens: out.outputTokens ?? 0,
+    };
+    if (out.cachedInputTokens !== undefined) usage.cacheReadInputTokens = out.cachedInputTokens;
+    const cost = table.cost(out.responseModel ?? this.requestModel, usage);
+    if (cost === undefined) return undefined;
+    span.setAttributes({
+      [ATTR_SWITCHYARD_COST_USD]: cost.totalUsd,
+      [ATTR_SWITCHYARD_COST_INPUT_USD]: cost.inputUsd,
+      [ATTR_SWITCHYARD_COST_OUTPUT_USD]: cost.outputUsd,
+      [ATTR_SWITCHYARD_COST_CACHE_READ_USD]: cost.cacheReadUsd,
+      [ATTR_SWITCHYARD_PRICING_VERSION]: table.version,
+    });
+    return cost.totalUsd;
   }
 }
 
