@@ -14,7 +14,7 @@ export type {
   TokenUsage,
 } from './pricing/index.js';
 export { createPriceTable, defaultPriceTable } from './pricing/index.js';
-export type { RegisterOptions, Registration } from './register.js';
+export type { EnvReader, OtlpProtocol, RegisterOptions, Registration } from './register.js';
 export { register } from './register.js';
 export {
   ATTR_GEN_AI_AGENT_NAME,
