@@ -26,19 +26,23 @@ export interface PriceSource {
 
 const OPENAI: PriceSource = {
   url: 'https://platform.openai.com/docs/pricing',
-  date: '2025-06-03',
+  date: '2026-11-25',
   note:
-    'Standard tier. gpt-4.1/gpt-4o/o-series/gpt-5 rates cross-checked on the model pages at ' +
-    'https://developers.openai.com/api/docs/models/<model> (read 2026-11-25).',
+    'Standard tier, text tokens. Read from a transcription of the pricing page and checked on ' +
+    'the model pages https://developers.openai.com/api/docs/models/<model> where those were ' +
+    'available (gpt-5, gpt-5-nano, gpt-4.1-nano).',
 };
 const OPENAI_LEGACY: PriceSource = {
   url: 'https://platform.openai.com/docs/pricing',
-  date: '2024-06-01',
-  note: 'Legacy models (GPT-4, GPT-4 Turbo previews, GPT-3.5 snapshots), "Other models" section.',
+  date: '2026-11-25',
+  note:
+    'Legacy models (GPT-4, GPT-4 Turbo previews, GPT-3.5 snapshots) at the rates OpenAI ' +
+    'published for them; its current page no longer lists all of them, so each was cross-checked ' +
+    'against several independent open-source price tables that agree.',
 };
 const OPENAI_EMBEDDINGS: PriceSource = {
   url: 'https://platform.openai.com/docs/pricing',
-  date: '2025-06-03',
+  date: '2026-11-25',
   note: 'Embeddings section; embeddings have no output tokens.',
 };
 const ANTHROPIC: PriceSource = {
