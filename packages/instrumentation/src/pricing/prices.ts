@@ -60,11 +60,13 @@ const GOOGLE: PriceSource = {
   date: '2026-11-25',
   note:
     'Paid tier, text. Pro models charge a higher rate on every token of a call whose prompt ' +
-    'exceeds 200k (2.5) or 128k (1.5) tokens: modelled as longContext.',
+    'exceeds 200k (2.5) or 128k (1.5) tokens: modelled as longContext. Gemini 1.5 rates are ' +
+    'those after the September 2024 price cut.',
 };
 const MISTRAL: PriceSource = {
   url: 'https://mistral.ai/pricing#api-pricing',
   date: '2026-11-25',
+  note: 'Current rates of the -latest models, cross-checked against independent price tables.',
 };
 const ROUTELLM: PriceSource = {
   url: 'https://github.com/lm-sys/RouteLLM#readme',
@@ -174,7 +176,6 @@ const ENTRIES: Readonly<Record<string, PriceEntry>> = {
   'gemini-2.5-flash': entry('google', GOOGLE, 0.3, 2.5),
   'gemini-2.5-flash-lite': entry('google', GOOGLE, 0.1, 0.4),
   'gemini-2.0-flash': entry('google', GOOGLE, 0.1, 0.4),
-  'gemini-2.0-flash-lite': entry('google', GOOGLE, 0.075, 0.3),
   'gemini-1.5-pro': entry('google', GOOGLE, 1.25, 5, undefined, {
     aboveInputTokens: 128_000,
     input: 2.5,
@@ -184,11 +185,6 @@ const ENTRIES: Readonly<Record<string, PriceEntry>> = {
     aboveInputTokens: 128_000,
     input: 0.15,
     output: 0.6,
-  }),
-  'gemini-1.5-flash-8b': entry('google', GOOGLE, 0.0375, 0.15, undefined, {
-    aboveInputTokens: 128_000,
-    input: 0.075,
-    output: 0.3,
   }),
 
   // --- Mistral (La Plateforme) --------------------------------------------------------------------
