@@ -33,7 +33,7 @@ function feedback(
   id = `fb-${nextId++}`,
 ): FeedbackRecord {
   return {
-    feedbackSpanId: id,
+    feedbackKey: id,
     targetSpanKey: target.call ? spanKey(target.call.traceId, target.call.spanId) : undefined,
     targetResponseId: target.responseId,
     verdict: { score, source: 'reviewer', timeUnixMs: 0 },
@@ -103,7 +103,8 @@ describe('FeedbackJoin', () => {
     clock.t += 999;
     join.addFeedback(feedback({ call: old }, 0.5));
     expect(sink.verdicts).toHaveLength(1);
-    clock.t += 2;
+    // The window is swept at most every 250 ms of clock: move well past it.
+    clock.t += 300;
     join.addFeedback(feedback({ responseId: old.responseId }, 0.4));
     expect(sink.verdicts).toHaveLength(1);
     expect(join.stats()).toMatchObject({ rememberedCalls: 0, pendingFeedback: 1 });

@@ -8,6 +8,7 @@
  * oldest dropped first. Feedback still unjoined when it leaves the window is counted and dropped.
  */
 import type { LearningSink, LlmCallRecord } from '../learning/llm-call.js';
+import { ArrivalRing } from './arrival-ring.js';
 import { type FeedbackRecord, spanKey } from './span-extractor.js';
 
 export interface FeedbackJoinOptions {
@@ -54,6 +55,9 @@ interface PendingEntry {
   done: boolean;
 }
 
+/** How often (in clock time) adds sweep the window; the window is honoured to this precision. */
+const EXPIRE_EVERY_MS = 250;
+
 export const DEFAULT_JOIN_WINDOW_MS = 15 * 60_000;
 export const DEFAULT_MAX_CALLS = 50_000;
 export const DEFAULT_MAX_PENDING_FEEDBACK = 10_000;
@@ -71,15 +75,19 @@ export class FeedbackJoin {
   private readonly maxPending: number;
   private readonly now: () => number;
 
-  // Insertion order is arrival order, so the oldest entry is always first: eviction is O(1).
+  // Lookups by key; arrival order (for the window and the bounds) lives in the rings.
   private readonly calls = new Map<string, CallEntry>();
   private readonly callsByResponseId = new Map<string, CallEntry>();
+  private readonly callOrder: ArrivalRing<CallEntry>;
   private readonly pending = new Map<string, PendingEntry>();
   private readonly pendingBySpanKey = new Map<string, PendingEntry[]>();
   private readonly pendingByResponseId = new Map<string, PendingEntry[]>();
+  private readonly pendingOrder: ArrivalRing<PendingEntry>;
   // Feedback already applied, so a retried batch does not count a verdict twice.
-  private readonly appliedFeedback = new Map<string, number>();
+  private readonly appliedFeedback = new Set<string>();
+  private readonly appliedOrder: ArrivalRing<{ readonly id: string; readonly at: number }>;
   private anonymousFeedback = 0;
+  private lastExpiry = Number.NEGATIVE_INFINITY;
 
   private counts = {
     calls: 0,
@@ -99,21 +107,25 @@ export class FeedbackJoin {
       'maxPendingFeedback',
     );
     this.now = options.now ?? Date.now;
+    this.callOrder = new ArrivalRing(this.maxCalls);
+    this.pendingOrder = new ArrivalRing(this.maxPending);
+    this.appliedOrder = new ArrivalRing(this.maxCalls);
   }
 
   /** Records a call once (a repeated span id is ignored) and applies feedback waiting for it. */
   addCall(call: LlmCallRecord): void {
     const at = this.now();
-    this.expire(at);
+    if (at - this.lastExpiry >= EXPIRE_EVERY_MS) this.expire(at);
     const key = spanKey(call.traceId, call.spanId);
     if (this.calls.has(key)) {
       this.counts.duplicateCalls++;
       return;
     }
+    if (this.callOrder.full) this.evictOldestCall();
     const entry: CallEntry = { call, key, at };
     this.calls.set(key, entry);
+    this.callOrder.push(entry);
     if (call.responseId !== undefined) this.callsByResponseId.set(call.responseId, entry);
-    while (this.calls.size > this.maxCalls) this.evictOldestCall();
     this.emitCall(call);
 
     const bySpan = this.pendingBySpanKey.get(key);
@@ -133,9 +145,8 @@ export class FeedbackJoin {
   /** Applies feedback to its call if known, otherwise keeps it waiting within the window. */
   addFeedback(feedback: FeedbackRecord): void {
     const at = this.now();
-    this.expire(at);
-    const id =
-      feedback.feedbackSpanId !== '' ? feedback.feedbackSpanId : `#${this.anonymousFeedback++}`;
+    if (at - this.lastExpiry >= EXPIRE_EVERY_MS) this.expire(at);
+    const id = feedback.feedbackKey !== '' ? feedback.feedbackKey : `#${this.anonymousFeedback++}`;
     if (this.appliedFeedback.has(id) || this.pending.has(id)) {
       this.counts.duplicateFeedback++;
       return;
@@ -146,31 +157,47 @@ export class FeedbackJoin {
       this.emitVerdict(call, feedback);
       return;
     }
+    // The ring counts arrivals: room is made by dropping the oldest still waiting, if any.
+    if (this.pendingOrder.full) this.dropOldestPending();
     const entry: PendingEntry = { feedback, id, at, done: false };
     this.pending.set(id, entry);
+    this.pendingOrder.push(entry);
     if (feedback.targetSpanKey !== undefined) {
       pushTo(this.pendingBySpanKey, feedback.targetSpanKey, entry);
     }
     if (feedback.targetResponseId !== undefined) {
       pushTo(this.pendingByResponseId, feedback.targetResponseId, entry);
     }
-    while (this.pending.size > this.maxPending) this.dropOldestPending();
   }
 
-  /** Drops what has left the window; also runs on every add. */
+  /**
+   * Drops what has left the window. Runs from the adds at most once per `EXPIRE_EVERY_MS` of
+   * clock (the entry bounds hold regardless), so a batch of 500 spans sweeps once.
+   */
   expire(at: number = this.now()): void {
+    this.lastExpiry = at;
     const horizon = at - this.windowMs;
-    for (const entry of this.calls.values()) {
-      if (entry.at > horizon) break;
+    for (
+      let e = this.callOrder.peek();
+      e !== undefined && e.at <= horizon;
+      e = this.callOrder.peek()
+    ) {
       this.evictOldestCall();
     }
-    for (const entry of this.pending.values()) {
-      if (entry.at > horizon) break;
+    for (
+      let e = this.pendingOrder.peek();
+      e !== undefined && e.at <= horizon;
+      e = this.pendingOrder.peek()
+    ) {
       this.dropOldestPending();
     }
-    for (const [id, appliedAt] of this.appliedFeedback) {
-      if (appliedAt > horizon) break;
-      this.appliedFeedback.delete(id);
+    for (
+      let e = this.appliedOrder.peek();
+      e !== undefined && e.at <= horizon;
+      e = this.appliedOrder.peek()
+    ) {
+      this.appliedOrder.shift();
+      this.appliedFeedback.delete(e.id);
     }
   }
 
@@ -205,19 +232,18 @@ export class FeedbackJoin {
   }
 
   private markApplied(id: string, at: number): void {
-    this.appliedFeedback.set(id, at);
     // Bounded like the calls: a verdict older than the newest maxCalls ones cannot be retried.
-    while (this.appliedFeedback.size > this.maxCalls) {
-      const oldest = this.appliedFeedback.keys().next();
-      if (oldest.done) break;
-      this.appliedFeedback.delete(oldest.value);
+    if (this.appliedOrder.full) {
+      const oldest = this.appliedOrder.shift();
+      if (oldest !== undefined) this.appliedFeedback.delete(oldest.id);
     }
+    this.appliedFeedback.add(id);
+    this.appliedOrder.push({ id, at });
   }
 
   private evictOldestCall(): void {
-    const first = this.calls.values().next();
-    if (first.done) return;
-    const entry = first.value;
+    const entry = this.callOrder.shift();
+    if (entry === undefined) return;
     this.calls.delete(entry.key);
     const responseId = entry.call.responseId;
     if (responseId !== undefined && this.callsByResponseId.get(responseId) === entry) {
@@ -225,10 +251,10 @@ export class FeedbackJoin {
     }
   }
 
+  /** Takes the oldest arrival off the ring; if it is still waiting, it is dropped unjoined. */
   private dropOldestPending(): void {
-    const first = this.pending.values().next();
-    if (first.done) return;
-    const entry = first.value;
+    const entry = this.pendingOrder.shift();
+    if (entry === undefined || entry.done) return;
     entry.done = true;
     this.pending.delete(entry.id);
     this.unindex(entry);

@@ -15,8 +15,10 @@ import {
   type IntakeSpan,
   OtlpDecodeError,
   SLOT_COUNT,
+  SLOT_FEEDBACK_RESPONSE_ID,
   SLOT_FEEDBACK_SCORE,
   SLOT_OPERATION,
+  SLOT_RESPONSE_ID,
   WANTED_ATTRIBUTES,
 } from './intake-span.js';
 import { ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.js';
@@ -39,6 +41,10 @@ WANTED_ATTRIBUTES.forEach((key, slot) => {
 });
 
 const TWO_POW_32 = 4294967296;
+/** Slots whose values are unique per span (response ids): not worth interning. */
+const UNIQUE_SLOTS: boolean[] = WANTED_ATTRIBUTES.map(
+  (_key, slot) => slot === SLOT_RESPONSE_ID || slot === SLOT_FEEDBACK_RESPONSE_ID,
+);
 
 /**
  * A reusable decoder. Not re-entrant (it keeps per-span scratch state); intake owns one.
@@ -228,8 +234,14 @@ export class OtlpProtobufDecoder {
 
     const attrs: AttrValue[] = new Array<AttrValue>(SLOT_COUNT);
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      if (seen[slot] === gen)
-        attrs[slot] = anyValue(r, this.valueStart[slot]!, this.valueEnd[slot]!);
+      if (seen[slot] === gen) {
+        attrs[slot] = anyValue(
+          r,
+          this.valueStart[slot]!,
+          this.valueEnd[slot]!,
+          !UNIQUE_SLOTS[slot],
+        );
+      }
     }
     let link: IntakeLink | undefined;
     if (linkStart >= 0) link = linkOf(r, linkStart, linkEnd);
@@ -237,7 +249,7 @@ export class OtlpProtobufDecoder {
     return {
       traceId: traceEnd - traceStart === 16 ? r.hex(traceStart, traceEnd) : '',
       spanId: spanEnd - spanStart === 8 ? r.hex(spanStart, spanEnd) : '',
-      name: r.text(nameStart, nameEnd),
+      name: r.internedText(nameStart, nameEnd),
       kind,
       fromSidecar,
       startTimeUnixMs: startHi * (TWO_POW_32 / 1e6) + startLo / 1e6,
@@ -366,7 +378,7 @@ function linkOf(r: ProtobufReader, start: number, end: number): IntakeLink {
 }
 
 /** Builds the value of an `AnyValue` message; kvlist and bytes values are not kept. */
-function anyValue(r: ProtobufReader, start: number, end: number): AttrValue {
+function anyValue(r: ProtobufReader, start: number, end: number, intern: boolean): AttrValue {
   const outer = r.limit;
   r.pos = start;
   r.limit = end;
@@ -379,7 +391,7 @@ function anyValue(r: ProtobufReader, start: number, end: number): AttrValue {
       case 1: {
         expectWire(wire, WIRE_LEN, 'string_value');
         const e = r.end();
-        value = r.text(r.pos, e);
+        value = intern ? r.internedText(r.pos, e) : r.text(r.pos, e);
         r.pos = e;
         break;
       }
@@ -446,7 +458,7 @@ function stringElement(r: ProtobufReader, end: number): string | undefined {
     if (field === 1) {
       expectWire(wire, WIRE_LEN, 'string_value');
       const e = r.end();
-      value = r.text(r.pos, e);
+      value = r.internedText(r.pos, e);
       r.pos = e;
     } else {
       skipField(r, field, wire);

@@ -12,20 +12,36 @@ export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
 
 const TWO_POW_32 = 4294967296;
-const utf8 = new TextDecoder('utf-8');
-const HEX: string[] = [];
+// Shared by every reader: bounded by construction (slots are overwritten, never added).
+const INTERN_SLOTS = 1024;
+const INTERN_MAX_BYTES = 64;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
+const internStrings: (string | undefined)[] = new Array(INTERN_SLOTS);
+
+/**
+ * Buffer's own decoders without `toString`'s argument checks (which cost as much as the decode
+ * for short strings). They exist on every Node Buffer; `toString(enc, start, end)` calls them.
+ */
+interface FastSlices {
+  utf8Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+}
 // Doubles are little-endian on the wire; so is every platform Node runs on.
 const scratchDouble = new Float64Array(1);
 const scratchBytes = new Uint8Array(scratchDouble.buffer);
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
 
 /** A cursor over one buffer. `limit` is the end of the message currently being read. */
 export class ProtobufReader {
   pos = 0;
   limit: number;
 
+  /** The same memory as a Buffer, for its native UTF-8 and hex decoders. */
+  private readonly fast: FastSlices;
+
   constructor(readonly buf: Uint8Array) {
     this.limit = buf.length;
+    const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+    this.fast = bytes as unknown as FastSlices;
   }
 
   /** A varint that must fit 32 bits (tags, lengths, enums); larger values are malformed. */
@@ -149,27 +165,35 @@ export class ProtobufReader {
     }
   }
 
-  /** UTF-8 text of `[start, end)`; short ASCII (model names, enums) without a native call. */
+  /** UTF-8 text of `[start, end)`, as one flat string (no rope of one-char pieces). */
   text(start: number, end: number): string {
+    return start === end ? '' : this.fast.utf8Slice(start, end);
+  }
+
+  /**
+   * Like `text`, for values that repeat from span to span (models, agents, tasks, enums): a
+   * small table keyed by the bytes returns the string already made, so a batch of 500 spans
+   * with four models allocates four strings instead of 500.
+   */
+  internedText(start: number, end: number): string {
+    const len = end - start;
+    if (len === 0) return '';
+    if (len > INTERN_MAX_BYTES) return this.text(start, end);
     const buf = this.buf;
-    if (end - start <= 48) {
-      let s = '';
-      for (let i = start; i < end; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
-    return utf8.decode(buf.subarray(start, end));
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+    const cached = internBytes[slot];
+    if (cached !== undefined && this.equals(start, end, cached)) return internStrings[slot]!;
+    const value = this.text(start, end);
+    internBytes[slot] = buf.slice(start, end);
+    internStrings[slot] = value;
+    return value;
   }
 
   /** Lowercase hex of `[start, end)`. */
   hex(start: number, end: number): string {
-    const buf = this.buf;
-    let s = '';
-    for (let i = start; i < end; i++) s += HEX[buf[i]!];
-    return s;
+    return this.fast.hexSlice(start, end);
   }
 
   /** Whether `[start, end)` holds exactly `bytes`. */

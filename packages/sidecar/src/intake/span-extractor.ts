@@ -48,8 +48,8 @@ import {
 
 /** Feedback as it arrives: the verdict and how to find the call it judges. */
 export interface FeedbackRecord {
-  /** The feedback span's own id (hex), to drop a retried duplicate. */
-  readonly feedbackSpanId: string;
+  /** `traceId:spanId` of the feedback span itself, to drop a retried duplicate ('' if unknown). */
+  readonly feedbackKey: string;
   /** `traceId:spanId` of the linked call span, when the feedback links to it. */
   readonly targetSpanKey?: string;
   /** The judged call's `gen_ai.response.id`, when the feedback names it. */
@@ -154,7 +154,8 @@ function extractFeedback(span: IntakeSpan): Extraction {
     };
   }
   const feedback: FeedbackRecord = {
-    feedbackSpanId: span.spanId,
+    feedbackKey:
+      span.traceId !== '' && span.spanId !== '' ? spanKey(span.traceId, span.spanId) : '',
     targetSpanKey,
     targetResponseId,
     verdict: {

@@ -71,9 +71,21 @@ export interface TraceIntakeStats extends FeedbackJoinStats {
 export interface TraceIntake {
   /** The `POST /v1/traces` handler. Never rejects; every failure becomes an OTLP answer. */
   readonly handle: RequestHandler;
+  /**
+   * Decodes, extracts and joins one uncompressed body in-process, as `handle` does after
+   * reading it (for benchmarks and for callers that already hold the bytes). Throws
+   * `OtlpDecodeError` on a malformed body; returns the partial-success figures.
+   */
+  ingest(body: Uint8Array, encoding: OtlpEncoding): IngestResult;
   stats(): TraceIntakeStats;
   /** Stops admitting batches (503) and resolves once those in flight are done. */
   close(): Promise<void>;
+}
+
+/** What one batch came to: spans rejected (OTLP partial success) and why. */
+export interface IngestResult {
+  readonly rejected: number;
+  readonly message: string;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -159,9 +171,9 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
   }
 
   /** Decodes, extracts and joins one batch; returns the partial-success figures. */
-  function process(body: Buffer, encoding: OtlpEncoding): { rejected: number; message: string } {
+  function ingest(body: Uint8Array, encoding: OtlpEncoding): IngestResult {
     const batch: DecodedBatch =
-      encoding === 'json' ? decodeOtlpJson(body.toString('utf8')) : decoder.decode(body);
+      encoding === 'json' ? decodeOtlpJson(textOf(body)) : decoder.decode(body);
     let rejected = 0;
     let firstReason = '';
     for (const span of batch.spans) {
@@ -225,7 +237,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
         contentCodingOf(req.headers['content-encoding'])!,
         maxBodyBytes,
       );
-      const { rejected, message } = process(body, encoding);
+      const { rejected, message } = ingest(body, encoding);
       bytes += raw.length;
       answer(res, 200, encoding, exportResponseBody(encoding, rejected, message));
     } catch (err) {
@@ -244,6 +256,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
 
   return {
     handle: (req, res) => handle(req, res),
+    ingest,
     stats: () => ({
       ...join.stats(),
       responses: { ...responses },
@@ -296,6 +309,12 @@ async function inflateBody(raw: Buffer, coding: ContentCoding, limit: number): P
     }
     throw new IntakeRefusal(400, RPC_INVALID_ARGUMENT, `invalid ${coding} body`);
   }
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+function textOf(body: Uint8Array): string {
+  return Buffer.isBuffer(body) ? body.toString('utf8') : utf8.decode(body);
 }
 
 function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
