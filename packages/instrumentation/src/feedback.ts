@@ -21,6 +21,7 @@ import {
   SCOPE_INSTRUMENTATION,
   SPAN_NAME_FEEDBACK,
 } from './semconv.js';
+import { PACKAGE_VERSION } from './version.js';
 
 /** Options of {@link recordFeedback}. */
 export interface FeedbackOptions {
@@ -36,6 +37,9 @@ export interface FeedbackOptions {
 }
 
 export const DEFAULT_FEEDBACK_SOURCE = 'app';
+
+// The global tracer is a proxy: created once here, it follows whatever provider is registered later.
+const defaultTracer = trace.getTracer(SCOPE_INSTRUMENTATION, PACKAGE_VERSION);
 
 /**
  * Records a quality judgement of one model call: a `switchyard.feedback` span carrying the score.
@@ -96,7 +100,7 @@ export function recordFeedback(
   if (agent) attributes[ATTR_GEN_AI_AGENT_NAME] = agent;
   if (task) attributes[ATTR_SWITCHYARD_TASK_TYPE] = task;
 
-  const tracer = options.tracer ?? trace.getTracer(SCOPE_INSTRUMENTATION);
+  const tracer = options.tracer ?? defaultTracer;
   const span = tracer.startSpan(
     SPAN_NAME_FEEDBACK,
     links
