@@ -48,6 +48,7 @@ describe('recordFeedback', () => {
     const [span, ...rest] = feedbackSpans();
     expect(rest).toHaveLength(0);
     expect(span?.kind).toBe(SpanKind.INTERNAL);
+    expect(span?.instrumentationScope.name).toBe('@switchyard/instrumentation');
     expect(span?.attributes).toEqual({
       'switchyard.feedback.score': 0.8,
       'switchyard.feedback.source': 'app',
