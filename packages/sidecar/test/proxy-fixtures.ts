@@ -129,12 +129,18 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         if (state.behavior !== undefined && (await state.behavior(rec, res, req)) !== false) return;
         const model = typeof body?.model === 'string' ? body.model : 'unknown';
         if (rec.path.endsWith('/embeddings')) {
+          // The SDK asks for base64 (little-endian float32) unless told otherwise.
+          const vector = [0.5, 0.25];
+          const embedding =
+            body?.encoding_format === 'base64'
+              ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+              : vector;
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(
             JSON.stringify({
               object: 'list',
               model,
-              data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }],
+              data: [{ object: 'embedding', index: 0, embedding }],
               usage: { prompt_tokens: 3, total_tokens: 3 },
             }),
           );
