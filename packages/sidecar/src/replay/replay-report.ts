@@ -18,7 +18,8 @@ export function formatReplayReport(r: ReplayReport): string {
   const push = (s = '') => lines.push(s);
   push(`Switchyard replay: ${r.dataset}`);
   push(
-    `  ${r.calls} calls (${r.rows} rows, seed ${r.seed}, concurrency ${r.concurrency}), ${r.errors} errors, ` +
+    `  ${r.calls} calls (${r.rows} rows, seed ${r.seed}, concurrency ${r.concurrency}, ` +
+      `${r.call_interval_ms} ms simulated between calls), ${r.errors} errors, ` +
       `${r.skipped_lines} dataset lines skipped, ${r.rows_without_models} rows without the models`,
   );
   push(
@@ -78,13 +79,19 @@ export function formatReplayReport(r: ReplayReport): string {
         .join('; '),
   );
   push();
-  push('Per task (final rule; first rule at call #)');
   push(
-    `  ${'task'.padEnd(40)} ${'calls'.padStart(6)} ${'model'.padEnd(38)} ${'share'.padStart(6)} ${'quality'.padStart(8)} ${'base q'.padStart(7)} ${'first'.padStart(6)} ${'changes'.padStart(7)}`,
+    'Per task: final rule, served share of the cheaper models, quality; call # of the first rule',
+  );
+  push(
+    `  ${'task'.padEnd(36)} ${'calls'.padStart(6)} ${'final rule'.padEnd(22)} ${'cheap'.padStart(6)} ${'quality'.padStart(8)} ${'base q'.padStart(7)} ${'first'.padStart(6)} ${'changes'.padStart(7)}`,
   );
   for (const t of r.tasks) {
+    const rule = t.ruleKind
+      ? `${t.ruleKind} ${pct(t.share, 0)}`
+      : `none (${t.model === r.baseline ? 'baseline' : t.model})`;
+    const cheap = t.calls ? 1 - (t.served[r.baseline] ?? 0) / t.calls : 0;
     push(
-      `  ${t.task.slice(0, 40).padEnd(40)} ${String(t.calls).padStart(6)} ${t.model.slice(0, 38).padEnd(38)} ${(t.share ? pct(t.share, 0) : '-').padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baselineQuality.toFixed(3).padStart(7)} ${(t.firstRuleAtCall === undefined ? '-' : String(t.firstRuleAtCall)).padStart(6)} ${String(t.decisions.length).padStart(7)}`,
+      `  ${t.task.slice(0, 36).padEnd(36)} ${String(t.calls).padStart(6)} ${rule.slice(0, 22).padEnd(22)} ${pct(cheap, 0).padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baselineQuality.toFixed(3).padStart(7)} ${(t.firstRuleAtCall === undefined ? '-' : String(t.firstRuleAtCall)).padStart(6)} ${String(t.decisions.length).padStart(7)}`,
     );
   }
   push();

@@ -70,6 +70,8 @@ export interface ReplaySidecarOptions {
   readonly mode: ToleranceMode;
   readonly tolerance: number;
   readonly pricing: ReplayPricing;
+  /** The sidecar's clock (epoch ms): simulated time that advances with every call. */
+  readonly now: () => number;
 }
 
 export interface ReplayStackFactory {
@@ -93,7 +95,28 @@ export interface ReplayRunOptions {
   readonly concurrency: number;
   readonly pricing: ReplayPricing;
   readonly progress?: ProgressBar;
+  /**
+   * Simulated time between two calls, in ms (default 1,000: 86,400 calls a day). The sidecar's
+   * clock advances by this much per call, so its time-based settings (hysteresis, per-day spend
+   * caps, statistics windows) see production-like time however fast the replay runs.
+   */
+  readonly callIntervalMs?: number;
+  /** Wall clock for the report's duration. Defaults to `Date.now`. */
   readonly now?: () => number;
+}
+
+/** Simulated time: starts at the wall clock and moves only when a call starts. */
+export class ReplayClock {
+  #at: number;
+  readonly #step: number;
+  constructor(startMs: number, stepMs: number) {
+    this.#at = startMs;
+    this.#step = stepMs;
+  }
+  readonly now = (): number => this.#at;
+  tick(): void {
+    this.#at += this.#step;
+  }
 }
 
 /** A change of the rules in force for one task, and when (after how many calls) it was seen. */
@@ -136,6 +159,7 @@ export interface ReplayReport {
   readonly tolerance: number;
   readonly seed: number;
   readonly concurrency: number;
+  readonly call_interval_ms: number;
   readonly rows: number;
   readonly calls: number;
   readonly errors: number;
@@ -184,6 +208,8 @@ export interface ReferenceJson {
   readonly baseline_share: number;
 }
 
+export const DEFAULT_CALL_INTERVAL_MS = 1_000;
+
 /** Rows that hold outcomes of the baseline and every candidate, shuffled and limited. */
 export function selectRows(
   rows: readonly ReplayRow[],
@@ -226,7 +252,8 @@ export async function runReplay(
     );
   }
 
-  const provider = createReplayProvider({ rows, cost: pricing.cost });
+  const clock = new ReplayClock(now(), options.callIntervalMs ?? DEFAULT_CALL_INTERVAL_MS);
+  const provider = createReplayProvider({ rows, cost: pricing.cost, now: clock.now });
   const providerUrl = await provider.listen(0);
   let sidecar: ReplaySidecar | undefined;
   let app: ReplayApplication | undefined;
@@ -239,13 +266,14 @@ export async function runReplay(
       mode: options.mode,
       tolerance: options.tolerance,
       pricing,
+      now: clock.now,
     });
     app = await stack.startApplication({
       sidecarUrl: sidecar.baseUrl,
       tracesUrl: sidecar.tracesUrl,
       pricing,
     });
-    const ledger = await drive(rows, options, sidecar, app);
+    const ledger = await drive(rows, options, sidecar, app, clock);
     await app.flush();
     return buildReport(options, rows, withoutModels, ledger, provider.served(), now() - started);
   } finally {
@@ -275,6 +303,7 @@ async function drive(
   options: ReplayRunOptions,
   sidecar: ReplaySidecar,
   app: ReplayApplication,
+  clock: ReplayClock,
 ): Promise<Ledger> {
   const { baseline, pricing } = options;
   const ledger: Ledger = { calls: [], events: [], finalRules: sidecar.rules(), errors: 0 };
@@ -339,6 +368,7 @@ async function drive(
       const index = next++;
       const row = rows[index];
       if (!row) return;
+      clock.tick();
       try {
         const result = await app.call(row, baseline);
         const outcome = row.outcomes[result.servedModel];
@@ -514,6 +544,7 @@ function buildReport(
     tolerance: options.tolerance,
     seed: options.seed,
     concurrency: options.concurrency,
+    call_interval_ms: options.callIntervalMs ?? DEFAULT_CALL_INTERVAL_MS,
     rows: rows.length,
     calls: n,
     errors: ledger.errors,
