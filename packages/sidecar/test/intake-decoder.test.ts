@@ -135,6 +135,17 @@ describe('OtlpProtobufDecoder', () => {
     expect(batch.spans[0]!.attrs[SLOT_OPERATION]).toBe('chat');
   });
 
+  it('does not keep or trust the bytes of a body after decoding it (interned strings are copies)', () => {
+    const bytes = Buffer.from(
+      encode(ExportRequest, { resourceSpans: [{ scopeSpans: [{ spans: [chatSpan()] }] }] }),
+    );
+    expect(decoder.decode(bytes).spans[0]!.attrs[SLOT_REQUEST_MODEL]).toBe('gpt-4o');
+    // The same memory reused for another body, as pooled buffers are.
+    const at = bytes.indexOf('gpt-4o', bytes.indexOf(ATTR_GEN_AI_REQUEST_MODEL));
+    bytes.write('gpt-4x', at, 'latin1');
+    expect(decoder.decode(bytes).spans[0]!.attrs[SLOT_REQUEST_MODEL]).toBe('gpt-4x');
+  });
+
   it('keeps empty ids empty when they are not 16 and 8 bytes', () => {
     const bytes = encode(ExportRequest, {
       resourceSpans: [

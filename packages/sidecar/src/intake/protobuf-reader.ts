@@ -186,7 +186,8 @@ export class ProtobufReader {
     const cached = internBytes[slot];
     if (cached !== undefined && this.equals(start, end, cached)) return internStrings[slot]!;
     const value = this.text(start, end);
-    internBytes[slot] = buf.slice(start, end);
+    // A copy: a view would keep the whole request body alive, and see it if it is reused.
+    internBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
     internStrings[slot] = value;
     return value;
   }
