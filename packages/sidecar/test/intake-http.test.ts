@@ -349,6 +349,26 @@ describe('refusals', () => {
     expect((await post(url, '{}', JSON_TYPE)).status).toBe(200);
   });
 
+  it('keeps serving when the backpressure probe or the learner throws', async () => {
+    const intake = await startIntake({
+      sink: {
+        recordCall: () => {
+          throw new Error('learner bug');
+        },
+        recordVerdict: () => {},
+      },
+      overloaded: () => {
+        throw new Error('probe bug');
+      },
+    });
+    server = intake;
+    const spans = new SpanFactory();
+    const body = ProtobufTraceSerializer.serializeRequest([spans.chat({})])!;
+    expect((await post(intake.url, body, PROTO)).status).toBe(200);
+    expect(intake.intake.stats()).toMatchObject({ sinkErrors: 1, calls: 0 });
+    await spans.shutdown();
+  });
+
   it('answers 503 with Retry-After once closed', async () => {
     const { url, intake } = await start();
     await intake.close();

@@ -12,6 +12,7 @@ export const CONTENT_TYPE_JSON = 'application/json';
 /** gRPC status codes used in `google.rpc.Status.code`. */
 export const RPC_INVALID_ARGUMENT = 3;
 export const RPC_RESOURCE_EXHAUSTED = 8;
+export const RPC_INTERNAL = 13;
 export const RPC_UNAVAILABLE = 14;
 
 const EMPTY = new Uint8Array(0);

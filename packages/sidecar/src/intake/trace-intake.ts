@@ -25,12 +25,15 @@ import {
   CONTENT_TYPE_PROTOBUF,
   exportResponseBody,
   type OtlpEncoding,
+  RPC_INTERNAL,
   RPC_INVALID_ARGUMENT,
   RPC_RESOURCE_EXHAUSTED,
   RPC_UNAVAILABLE,
   statusBody,
 } from './otlp-response.js';
 import { extractSpan } from './span-extractor.js';
+
+export type { OtlpEncoding };
 
 export interface TraceIntakeOptions {
   /** Where calls and joined verdicts go (the learner). */
@@ -196,7 +199,30 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
     return { rejected, message };
   }
 
+  function isOverloaded(): boolean {
+    if (overloaded === undefined) return false;
+    try {
+      return overloaded() === true;
+    } catch {
+      // A failing probe must not turn every batch away, nor crash the handler.
+      return false;
+    }
+  }
+
+  /** The handler as served: whatever happens inside, the returned promise never rejects. */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await admitAndProcess(req, res);
+    } catch {
+      responses[500] = (responses[500] ?? 0) + 1;
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.end();
+      } else res.destroy();
+    }
+  }
+
+  async function admitAndProcess(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const encoding = encodingOf(req.headers['content-type']);
     try {
       if (closed) throw new IntakeRefusal(503, RPC_UNAVAILABLE, 'span intake is shutting down');
@@ -220,12 +246,12 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
             'send gzip, deflate or none',
         );
       }
-      if (inFlight >= maxQueue || overloaded?.()) {
+      if (inFlight >= maxQueue || isOverloaded()) {
         throw new IntakeRefusal(429, RPC_RESOURCE_EXHAUSTED, 'span intake is busy; retry later');
       }
     } catch (err) {
       req.resume();
-      refuse(res, encoding ?? 'json', err as IntakeRefusal);
+      refuse(res, encoding ?? 'json', err instanceof IntakeRefusal ? err : internalError());
       return;
     }
 
@@ -246,7 +272,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
         refuse(res, encoding, new IntakeRefusal(400, RPC_INVALID_ARGUMENT, err.message));
       } else {
         // A bug, not the sender's fault; answer rather than crash.
-        refuse(res, encoding, new IntakeRefusal(500, 13, 'internal error in span intake'));
+        refuse(res, encoding, internalError());
       }
     } finally {
       inFlight--;
@@ -274,6 +300,10 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
       });
     },
   };
+}
+
+function internalError(): IntakeRefusal {
+  return new IntakeRefusal(500, RPC_INTERNAL, 'internal error in span intake');
 }
 
 async function receive(req: IncomingMessage, limit: number): Promise<Buffer> {
