@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     chunks: { type: 'string', default: '20' },
     'chunk-interval-ms': { type: 'string', default: '1' },
     'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    // Writes a V8 CPU profile of every system under test to bench/results/profiles/.
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -78,7 +80,11 @@ function startChild(argv, env, label) {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'REDIS_URL'),
   );
-  const child = spawn(process.execPath, argv, {
+  const profile =
+    args.profile && label !== 'upstream'
+      ? ['--cpu-prof', '--cpu-prof-dir', join(root, 'bench', 'results', 'profiles', label)]
+      : [];
+  const child = spawn(process.execPath, [...profile, ...argv], {
     env: { ...clean, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

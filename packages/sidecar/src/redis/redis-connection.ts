@@ -68,6 +68,8 @@ export function createRedisConnection(
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // No auto-pipelining: measured, it doubles the CPU and latency of a lone GET (it waits a
+    // tick to batch), and at the rates a sidecar sees lookups rarely share a tick.
     connectTimeout: opts.connectTimeoutMs ?? 2000,
     commandTimeout: opts.commandTimeoutMs ?? 1000,
     retryStrategy: (times) => reconnectDelay(times, maxDelay),
