@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { buildAgentScope, getAgentScope, setAgentScope } from './internal/agent-scope.js';
+import { isApiPromise } from './internal/openai-shapes.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_AGENT_ID,
@@ -133,7 +134,17 @@ function runInSpan<T>(ctx: Context, span: Span, fn: (span: Span) => T): T {
     span.end();
     throw error;
   }
-  if (isThenable(result)) {
+  if (isApiPromise(result)) {
+    // The SDK's APIPromise parses its body on `then`; calling it would consume a body the caller
+    // may want raw (`asResponse()`). The step ends when the answer arrives instead.
+    result.responsePromise.then(
+      () => span.end(),
+      (error: unknown) => {
+        failSpan(span, error);
+        span.end();
+      },
+    );
+  } else if (isThenable(result)) {
     // Observe the caller's promise without replacing it: they get back exactly what fn returned.
     result.then(
       () => span.end(),

@@ -150,6 +150,15 @@ describe('withAgent', () => {
     expect(spanNamed('invoke_agent sync').status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('returning the SDK promise directly leaves it untouched: asResponse() still reads the body', async () => {
+    const raw = await withAgent({ name: 'raw' }, () =>
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES }),
+    ).asResponse();
+    expect(((await raw.json()) as { id: string }).id).toBe('chatcmpl-1');
+    expect(spanNamed('invoke_agent raw').status.code).toBe(SpanStatusCode.UNSET);
+    expect(chatSpans()).toHaveLength(1);
+  });
+
   it('rejects a missing name with a message that names the option', () => {
     expect(() => withAgent({ name: '' }, () => 1)).toThrow(
       /options\.name must be a non-empty string/,
