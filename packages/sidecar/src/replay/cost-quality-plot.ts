@@ -29,9 +29,9 @@ export interface CostQualityPlot {
   readonly runs: readonly (PlotPoint & { readonly color: string })[];
 }
 
-const WIDTH = 760;
+const WIDTH = 1040;
 const HEIGHT = 520;
-const MARGIN = { left: 70, right: 230, top: 60, bottom: 60 };
+const MARGIN = { left: 70, right: 340, top: 60, bottom: 60 };
 
 /**
  * Renders the plot as a standalone SVG document.

@@ -25,7 +25,7 @@ import {
 import type { ReplayDataset, ReplayRow, SkippedLine } from './replay-dataset.js';
 import type { ModelPriceInfo, ReplayPricing } from './replay-pricing.js';
 import { createReplayProvider, type ServedTotals } from './replay-provider.js';
-import { seededShuffle } from './seeded-shuffle.js';
+import { seededRandom, seededShuffle } from './seeded-shuffle.js';
 
 /** What the application side did for one call. */
 export interface ReplayCallResult {
@@ -72,6 +72,8 @@ export interface ReplaySidecarOptions {
   readonly pricing: ReplayPricing;
   /** The sidecar's clock (epoch ms): simulated time that advances with every call. */
   readonly now: () => number;
+  /** Seeded uniform [0, 1) for the router's share decisions, so a seed repeats its routing. */
+  readonly random: () => number;
 }
 
 export interface ReplayStackFactory {
@@ -267,6 +269,7 @@ export async function runReplay(
       tolerance: options.tolerance,
       pricing,
       now: clock.now,
+      random: seededRandom(options.seed ^ 0x5eed),
     });
     app = await stack.startApplication({
       sidecarUrl: sidecar.baseUrl,

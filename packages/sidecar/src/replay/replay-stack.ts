@@ -74,7 +74,13 @@ export async function startReplaySidecar(options: ReplaySidecarOptions): Promise
       learning: { ladders: { [options.baseline]: [...options.candidates] } },
     },
   });
-  const sidecar = await startSidecar({ config, plugins: [learning], env: {}, now: options.now });
+  const sidecar = await startSidecar({
+    config,
+    plugins: [learning],
+    env: {},
+    now: options.now,
+    random: options.random,
+  });
   return {
     baseUrl: sidecar.baseURL,
     tracesUrl: `${sidecar.url}/v1/traces`,
