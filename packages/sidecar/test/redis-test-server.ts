@@ -108,9 +108,23 @@ export class OwnRedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
-    child.on('error', () => undefined);
+    let spawnError: Error | undefined;
+    child.on('error', (err) => {
+      spawnError = err;
+    });
     this.#child = child;
     await waitFor(`redis-server on port ${this.port}`, async () => {
+      if (spawnError !== undefined) {
+        throw new Error(
+          `Cannot run redis-server (${spawnError.message}); the outage tests need the Redis ` +
+            'server binary on the PATH (e.g. apt-get install redis-server).',
+        );
+      }
+      if (child.exitCode !== null) {
+        throw new Error(
+          `redis-server exited with code ${child.exitCode} (port ${this.port} taken?)`,
+        );
+      }
       const probe = new Redis(this.url, {
         lazyConnect: true,
         retryStrategy: () => null,
