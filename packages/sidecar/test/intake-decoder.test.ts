@@ -122,17 +122,30 @@ describe('OtlpProtobufDecoder', () => {
       unknown,
     );
     // ScopeSpans with its spans before its scope.
-    const scopeSpans = concatBytes(
-      lengthDelimited(2, span),
-      unknown,
-      encode(ScopeSpansType, { scope: { name: SCOPE_SIDECAR } }),
-    );
-    const request = concatBytes(unknown, lengthDelimited(1, lengthDelimited(2, scopeSpans)));
-    const batch = decoder.decode(request);
+    const request = (scope: string) =>
+      concatBytes(
+        unknown,
+        lengthDelimited(
+          1,
+          lengthDelimited(
+            2,
+            concatBytes(
+              lengthDelimited(2, span),
+              unknown,
+              encode(ScopeSpansType, { scope: { name: scope } }),
+            ),
+          ),
+        ),
+      );
+    const batch = decoder.decode(request('@switchyard/instrumentation'));
     expect(batch.totalSpans).toBe(1);
-    expect(batch.spans[0]!.fromSidecar).toBe(true);
+    expect(batch.spans[0]!.fromSidecar).toBe(false);
     expect(batch.spans[0]!.attrs[SLOT_INPUT_TOKENS]).toBe(-5);
     expect(batch.spans[0]!.attrs[SLOT_OPERATION]).toBe('chat');
+    // The scope read after the spans still applies to them: the sidecar's own spans are dropped.
+    const own = decoder.decode(request(SCOPE_SIDECAR));
+    expect(own.totalSpans).toBe(1);
+    expect(own.spans).toHaveLength(0);
   });
 
   it('does not keep or trust the bytes of a body after decoding it (interned strings are copies)', () => {

@@ -15,6 +15,7 @@ import {
   SLOT_COUNT,
   SLOT_FEEDBACK_SCORE,
   SLOT_OPERATION,
+  SPAN_KIND_CLIENT,
   WANTED_ATTRIBUTES,
 } from './intake-span.js';
 
@@ -84,7 +85,14 @@ function decodeSpan(span: Json, fromSidecar: boolean): IntakeSpan | undefined {
   }
   const name = typeof span.name === 'string' ? span.name : '';
   const isFeedback = attrs?.[SLOT_FEEDBACK_SCORE] !== undefined || name === SPAN_NAME_FEEDBACK;
-  if (attrs?.[SLOT_OPERATION] === undefined && !isFeedback) return undefined;
+  const kind = enumOf(span.kind, SPAN_KINDS);
+  // Only CLIENT spans from other scopes can be calls (see span-extractor.ts).
+  if (
+    !isFeedback &&
+    (attrs?.[SLOT_OPERATION] === undefined || kind !== SPAN_KIND_CLIENT || fromSidecar)
+  ) {
+    return undefined;
+  }
 
   const start = nanosToMs(pick(span, 'startTimeUnixNano', 'start_time_unix_nano'));
   const end = nanosToMs(pick(span, 'endTimeUnixNano', 'end_time_unix_nano'));
@@ -102,7 +110,7 @@ function decodeSpan(span: Json, fromSidecar: boolean): IntakeSpan | undefined {
     traceId: idOf(pick(span, 'traceId', 'trace_id'), 16),
     spanId: idOf(pick(span, 'spanId', 'span_id'), 8),
     name,
-    kind: enumOf(span.kind, SPAN_KINDS),
+    kind,
     fromSidecar,
     startTimeUnixMs: start,
     durationMs: end > start ? end - start : 0,

@@ -19,6 +19,7 @@ import {
   SLOT_FEEDBACK_SCORE,
   SLOT_OPERATION,
   SLOT_RESPONSE_ID,
+  SPAN_KIND_CLIENT,
   WANTED_ATTRIBUTES,
 } from './intake-span.js';
 import { ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.js';
@@ -230,7 +231,11 @@ export class OtlpProtobufDecoder {
 
     const isFeedback =
       seen[SLOT_FEEDBACK_SCORE] === gen || r.equals(nameStart, nameEnd, FEEDBACK_NAME_BYTES);
-    if (seen[SLOT_OPERATION] !== gen && !isFeedback) return undefined;
+    // Only CLIENT spans from other scopes can be calls (see span-extractor.ts): agent steps,
+    // server spans and the sidecar's own spans are dropped here, before anything is built.
+    if (!isFeedback && (seen[SLOT_OPERATION] !== gen || kind !== SPAN_KIND_CLIENT || fromSidecar)) {
+      return undefined;
+    }
 
     const attrs: AttrValue[] = new Array<AttrValue>(SLOT_COUNT);
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
