@@ -459,6 +459,41 @@ for (const sdk of SDK_MAJORS) {
         expect(span.attributes[ATTR_SWITCHYARD_STREAM_TIME_TO_FIRST_CHUNK]).toBeGreaterThan(0);
       });
 
+      it('the tool runner calls create once per turn', async () => {
+        const completions =
+          sdk.major === 4 ? client.beta.chat.completions : client.chat.completions;
+        const cities: string[] = [];
+        const runner = completions.runTools({
+          model: CHAT_MODEL,
+          messages: MESSAGES,
+          tools: [
+            {
+              type: 'function',
+              function: {
+                name: 'get_weather',
+                function: (args: { city: string }) => {
+                  cities.push(args.city);
+                  return 'sunny';
+                },
+                parse: JSON.parse,
+                parameters: { type: 'object', properties: { city: { type: 'string' } } },
+              },
+            },
+          ],
+        });
+        expect(await runner.finalContent()).toBe('Hello there');
+        expect(cities).toEqual(['Paris']);
+        const spans = tracing.spans();
+        expect(spans.map((s) => s.attributes[ATTR_GEN_AI_RESPONSE_FINISH_REASONS])).toEqual([
+          ['tool_calls'],
+          ['stop'],
+        ]);
+        expect(spans.map((s) => s.attributes[ATTR_GEN_AI_RESPONSE_ID])).toEqual([
+          'chatcmpl-tool',
+          'chatcmpl-1',
+        ]);
+      });
+
       it('responses.create: JSON answer', async () => {
         const response = await client.responses.create({
           model: CHAT_MODEL,
