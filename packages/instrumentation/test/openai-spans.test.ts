@@ -1,6 +1,6 @@
-import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, DiagLogLevel, diag, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SwitchyardOpenAIInstrumentation } from '../src/index.js';
 import { ORIGINAL_METHOD } from '../src/internal/create-wrapper.js';
 import { defaultPriceTable } from '../src/pricing/index.js';
@@ -58,6 +58,20 @@ const tracing = setupTracing();
 const instrumentation = new SwitchyardOpenAIInstrumentation({ moduleNames: MODULE_NAMES });
 instrumentation.setTracerProvider(tracing.provider);
 
+// The SDK warns through diag when an ended span is ended or changed again, and we report our own
+// failures there: every test must leave this empty ("ends exactly once", "never throws").
+const diagMessages: string[] = [];
+diag.setLogger(
+  {
+    error: (...args) => diagMessages.push(`error: ${args.join(' ')}`),
+    warn: (...args) => diagMessages.push(`warn: ${args.join(' ')}`),
+    info: () => {},
+    debug: () => {},
+    verbose: () => {},
+  },
+  DiagLogLevel.WARN,
+);
+
 let server: FakeOpenAIServer;
 beforeAll(async () => {
   server = await startFakeOpenAIServer();
@@ -65,7 +79,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
+afterEach(() => {
+  expect(diagMessages).toEqual([]);
+});
 beforeEach(() => {
+  diagMessages.length = 0;
   tracing.reset();
   server.requests.length = 0;
   server.answerHeaders = undefined;
