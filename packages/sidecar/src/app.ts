@@ -30,6 +30,7 @@ import { Router } from './routing/router.js';
 import type { RuleStore } from './routing/rule.js';
 import { createLogger, type Logger } from './telemetry/request-logger.js';
 import { SidecarMetrics } from './telemetry/sidecar-metrics.js';
+import type { CancelSignal } from './upstream/cancellation.js';
 import { CircuitBreakers } from './upstream/circuit-breaker.js';
 import { ProviderRegistry } from './upstream/provider-registry.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
@@ -50,7 +51,7 @@ export interface AppDeps {
   /** Uniform in [0, 1): retry jitter. Defaults to `random`. */
   readonly retryRandom?: () => number;
   /** Waits between retries. Defaults to a timer. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly sleep?: (ms: number, signal?: CancelSignal) => Promise<void>;
   /** Epoch ms. Defaults to `Date.now`. */
   readonly now?: () => number;
   /** Monotonic ms for latencies and breaker cooldowns. Defaults to `performance.now`. */

@@ -23,6 +23,7 @@ import type { RuleStore } from './routing/rule.js';
 import { createLogger, type Logger } from './telemetry/request-logger.js';
 import { SidecarMetrics } from './telemetry/sidecar-metrics.js';
 import { createSidecarTracing, type SidecarTracing } from './telemetry/sidecar-tracing.js';
+import type { CancelSignal } from './upstream/cancellation.js';
 
 /** What a plugin (learner, span intake, rules API, dashboard) is given to build itself. */
 export interface SidecarPluginContext {
@@ -69,7 +70,7 @@ export interface StartSidecarOptions {
   readonly tracer?: Tracer;
   readonly random?: () => number;
   readonly retryRandom?: () => number;
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly sleep?: (ms: number, signal?: CancelSignal) => Promise<void>;
   readonly now?: () => number;
   readonly clock?: () => number;
 }

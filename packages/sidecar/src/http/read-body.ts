@@ -22,9 +22,11 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     let size = 0;
     let done = false;
     const onData = (chunk: Buffer): void => {
+      if (done) return;
       size += chunk.length;
       if (size > limitBytes) {
         finish();
+        req.off('data', onData);
         chunks.length = 0;
         // Keep draining without storing so the 413 can still be written on this socket.
         req.resume();
@@ -47,12 +49,10 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     const onAborted = (): void => {
       if (!req.complete) onError(new Error('client aborted'));
     };
+    // Listeners stay attached (removing them costs more than the request object's lifetime);
+    // `done` makes late events no-ops, and `onData` detaches itself when refusing a body.
     function finish(): void {
       done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onAborted);
     }
     req.on('data', onData);
     req.on('end', onEnd);

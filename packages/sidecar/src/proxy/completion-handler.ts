@@ -53,7 +53,9 @@ import { readBody } from '../http/read-body.js';
 import type { RequestHandler } from '../http/request-handler.js';
 import { estimatePromptTokens, messageText } from '../routing/prompt-text.js';
 import type { RouteDecision } from '../routing/router.js';
+import type { CounterSeries } from '../telemetry/prometheus-registry.js';
 import { startServerSpan } from '../telemetry/sidecar-tracing.js';
+import { Cancellation, type CancelSignal } from '../upstream/cancellation.js';
 import type { UpstreamTarget } from '../upstream/provider-registry.js';
 import {
   ClientAbortedError,
@@ -87,7 +89,7 @@ interface Work {
   readonly stream: boolean;
   /** Set when the answer goes into the cache under this key. */
   readonly storeKey: string | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly ctx: Context | undefined;
   /** Called when the response body is being piped, so a client abort can resume it. */
   piping: IncomingMessage | undefined;
@@ -117,10 +119,21 @@ export function createCompletionHandler(
   const operation = endpoint === 'chat' ? GEN_AI_OPERATION_CHAT : GEN_AI_OPERATION_EMBEDDINGS;
   const validate = endpoint === 'chat' ? validateChatBody : validateEmbeddingsBody;
   const { metrics, logger, tracer } = deps;
+  const inflight = metrics.inflight.series();
+  // Series handles per status code, so recording a request is a Map lookup and an addition.
+  const byStatus = new Map<number, CounterSeries>();
+  const requestsFor = (status: number): CounterSeries => {
+    let s = byStatus.get(status);
+    if (s === undefined) {
+      s = metrics.requests.series([path, String(status)]);
+      byStatus.set(status, s);
+    }
+    return s;
+  };
 
   return async function handleCompletion(req, res): Promise<void> {
     const x = new Exchange(requestIdOf(req, deps.newRequestId), deps.clock());
-    metrics.inflight.inc([], 1);
+    inflight.inc(1);
     try {
       await serve(x, req, res);
     } catch (error) {
@@ -139,19 +152,19 @@ export function createCompletionHandler(
         sendErrorWith(res, e, x.answerHeaders());
       }
     } finally {
-      metrics.inflight.inc([], -1);
+      inflight.inc(-1);
       finish(x, req, res);
     }
   };
 
   async function serve(x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     let work: Work | undefined;
     res.once('close', () => {
       if (res.writableFinished) return;
       x.clientGone = true;
       // An answer that feeds the cache is worth finishing; anything else is cancelled.
-      if (work?.storeKey === undefined) controller.abort();
+      if (work?.storeKey === undefined) cancellation.cancel();
       else work.piping?.resume();
     });
 
@@ -226,27 +239,27 @@ export function createCompletionHandler(
       body,
       stream,
       storeKey,
-      signal: controller.signal,
+      signal: cancellation,
       ctx,
       piping: undefined,
     };
     if (storeKey === undefined) {
       const answer = await produce(work);
-      if (!answer.written) replay(x, res, answer.entry, answer.passHeaders);
+      if (!answer.written) replay(x, res, answer.entry, answer.passHeaders, answer.raw);
       return;
     }
     const w = work;
     const run = deps.inFlight.run(storeKey, () => produce(w));
     const answer = await run.promise;
     if (run.leader) {
-      if (!answer.written) replay(x, res, answer.entry, answer.passHeaders);
+      if (!answer.written) replay(x, res, answer.entry, answer.passHeaders, answer.raw);
       return;
     }
     x.cacheStatus = 'coalesced';
     x.servedModel = answer.entry.model;
     x.reason = answer.reason;
     x.usage = answer.usage;
-    replay(x, res, answer.entry, undefined);
+    replay(x, res, answer.entry, undefined, answer.raw);
   }
 
   async function lookup(key: string, ctx: Context | undefined): Promise<CacheLookup | undefined> {
@@ -376,6 +389,7 @@ export function createCompletionHandler(
     if (w.storeKey !== undefined && up.status === 200) deps.cache?.set(w.storeKey, entry);
     return {
       entry,
+      raw: buf,
       reason,
       usage,
       finishReasons,
@@ -434,6 +448,7 @@ export function createCompletionHandler(
         if (!x.clientGone) res.end();
         resolve({
           entry,
+          raw: undefined,
           reason,
           usage: observer.usage,
           finishReasons: observer.finishReasons,
@@ -486,6 +501,7 @@ export function createCompletionHandler(
     res: ServerResponse,
     entry: CachedResponse,
     pass: Record<string, string> | undefined,
+    raw?: Buffer,
   ): void {
     if (res.destroyed) return;
     const headers: Record<string, string | number> = x.answerHeaders();
@@ -495,10 +511,12 @@ export function createCompletionHandler(
     } else {
       headers['content-type'] = 'application/json';
     }
-    headers['content-length'] = Buffer.byteLength(entry.body);
+    // The upstream's bytes when we have them: no second UTF-8 encoding of the body.
+    const payload = raw ?? entry.body;
+    headers['content-length'] = raw !== undefined ? raw.length : Buffer.byteLength(entry.body);
     if (pass !== undefined) Object.assign(headers, pass);
     res.writeHead(entry.status, headers);
-    res.end(entry.body);
+    res.end(payload);
   }
 
   function startClientSpan(w: Work, model: string, target: UpstreamTarget): Span | undefined {
@@ -529,7 +547,7 @@ export function createCompletionHandler(
   function finish(x: Exchange, req: IncomingMessage, res: ServerResponse): void {
     const status = res.headersSent ? res.statusCode : x.clientGone ? 499 : res.statusCode;
     const seconds = (deps.clock() - x.start) / 1000;
-    metrics.requests.inc([path, String(status)]);
+    requestsFor(status).inc();
     metrics.duration.observe([path], seconds);
     if (x.requestedModel !== undefined) {
       metrics.cacheLookups.inc([x.cacheStatus]);

@@ -8,6 +8,8 @@ import type { ObservedUsage } from './stream-observer.js';
  */
 export interface ProducedAnswer {
   readonly entry: CachedResponse;
+  /** The upstream's body bytes (JSON answers), written as is instead of re-encoding `entry.body`. */
+  readonly raw: Buffer | undefined;
   readonly reason: RouteReason;
   readonly usage: ObservedUsage | undefined;
   readonly finishReasons: readonly string[] | undefined;

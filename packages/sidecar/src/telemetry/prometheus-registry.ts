@@ -6,9 +6,13 @@
 
 type LabelValues = readonly string[];
 
-interface Series {
-  readonly labels: LabelValues;
-  value: number;
+/** One labelled series of a counter or gauge. Keep it to record without any lookup. */
+export class CounterSeries {
+  value = 0;
+  constructor(readonly labels: LabelValues) {}
+  inc(amount = 1): void {
+    this.value += amount;
+  }
 }
 
 interface HistogramSeries {
@@ -52,7 +56,7 @@ abstract class Metric {
 
 /** A monotonically increasing counter (or a gauge when `type` is `gauge`). */
 export class Counter extends Metric {
-  readonly #series = new Map<string, Series>();
+  readonly #series = new Map<string, CounterSeries>();
   readonly #type: 'counter' | 'gauge';
 
   constructor(
@@ -75,17 +79,22 @@ export class Counter extends Metric {
     this.#get(labels).value = value;
   }
 
+  /** The series for `labels`, to record on it directly on a hot path. */
+  series(labels: LabelValues = []): CounterSeries {
+    return this.#get(labels);
+  }
+
   /** Current value of a series (0 when never recorded). For tests and /readyz. */
   value(labels: LabelValues = []): number {
     return this.#series.get(labels.join('\u0000'))?.value ?? 0;
   }
 
-  #get(labels: LabelValues): Series {
+  #get(labels: LabelValues): CounterSeries {
     const key = labels.length === 1 ? (labels[0] as string) : labels.join('\u0000');
     let s = this.#series.get(key);
     if (s === undefined) {
       if (this.#series.size >= MAX_SERIES) return this.#get(labels.map(() => OVERFLOW));
-      s = { labels: [...labels], value: 0 };
+      s = new CounterSeries([...labels]);
       this.#series.set(key, s);
     }
     return s;

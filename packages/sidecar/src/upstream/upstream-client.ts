@@ -17,6 +17,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { UpstreamConfig } from '../config/sidecar-config.js';
 import { UnavailableError, UpstreamError } from '../errors/switchyard-error.js';
+import type { CancelSignal } from './cancellation.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import type { UpstreamTarget } from './provider-registry.js';
 import { backoffDelay, isRetryableStatus, retryAfterMs } from './retry-policy.js';
@@ -34,8 +35,8 @@ export interface UpstreamFailureEvent {
 export interface UpstreamClientOptions {
   readonly config: UpstreamConfig;
   readonly breakers: CircuitBreakers;
-  /** Waits `ms`; resolves early when `signal` aborts. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Waits `ms`; resolves early when `signal` is cancelled. */
+  readonly sleep?: (ms: number, signal?: CancelSignal) => Promise<void>;
   /** Uniform in [0, 1), for jitter. */
   readonly random?: () => number;
   /** Epoch ms, to read `Retry-After` dates. */
@@ -53,8 +54,8 @@ export interface UpstreamRequest {
   readonly body?: Buffer;
   /** Model the request is for: the breaker key. */
   readonly model: string;
-  /** Aborts the call (client went away). */
-  readonly signal?: AbortSignal;
+  /** Cancels the call (client went away). */
+  readonly signal?: CancelSignal;
 }
 
 export interface UpstreamResponse {
@@ -90,25 +91,25 @@ const CONNECT_CODES = new Set([
   'ENETUNREACH',
 ]);
 
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
+function isAborted(signal: CancelSignal | undefined): boolean {
+  return signal?.cancelled === true;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+function defaultSleep(ms: number, signal?: CancelSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted === true) {
+    if (signal?.cancelled === true) {
       resolve();
       return;
     }
-    const onAbort = (): void => {
+    const onCancel = (): void => {
       clearTimeout(timer);
       resolve();
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal?.offCancel(onCancel);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.onCancel(onCancel);
   });
 }
 
@@ -122,7 +123,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 export class UpstreamClient {
   readonly #config: UpstreamConfig;
   readonly #breakers: CircuitBreakers;
-  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: CancelSignal) => Promise<void>;
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #onFailure: ((event: UpstreamFailureEvent) => void) | undefined;
@@ -248,7 +249,7 @@ export class UpstreamClient {
         reject(error);
       };
       const onAbort = (): void => fail(new AttemptError('reset', 'aborted by client'));
-      req.signal?.addEventListener('abort', onAbort, { once: true });
+      req.signal?.onCancel(onAbort);
       outgoing.on('socket', (socket: Socket) => {
         if (!socket.connecting) return;
         connectTimer = setTimeout(
@@ -275,7 +276,7 @@ export class UpstreamClient {
         if (connectTimer !== undefined) clearTimeout(connectTimer);
         if (settled) return;
         settled = true;
-        req.signal?.removeEventListener('abort', onAbort);
+        req.signal?.offCancel(onAbort);
         if (error instanceof AttemptError) {
           reject(error);
           return;
@@ -288,9 +289,10 @@ export class UpstreamClient {
         settled = true;
         outgoing.setTimeout(cfg.streamIdleTimeoutMs);
         // Once the response is ours, a client abort tears down the body stream.
-        const cleanup = (): void => req.signal?.removeEventListener('abort', onAbort);
-        res.once('end', cleanup);
-        res.once('close', cleanup);
+        if (req.signal !== undefined) {
+          const signal = req.signal;
+          res.once('close', () => signal.offCancel(onAbort));
+        }
         resolve(res);
       });
       outgoing.end(req.body);
