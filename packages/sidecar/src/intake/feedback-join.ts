@@ -17,7 +17,7 @@ export interface FeedbackJoinOptions {
   readonly windowMs?: number;
   /** Most recent calls remembered for joining (and de-duplicating). Default 50,000. */
   readonly maxCalls?: number;
-  /** Most feedback spans waiting for their call. Default 10,000. */
+  /** Most feedback spans waiting for their call (and applied ids kept against retries). Default 10,000. */
   readonly maxPendingFeedback?: number;
   /** Clock in milliseconds. Default `Date.now`. */
   readonly now?: () => number;
@@ -109,7 +109,7 @@ export class FeedbackJoin {
     this.now = options.now ?? Date.now;
     this.callOrder = new ArrivalRing(this.maxCalls);
     this.pendingOrder = new ArrivalRing(this.maxPending);
-    this.appliedOrder = new ArrivalRing(this.maxCalls);
+    this.appliedOrder = new ArrivalRing(this.maxPending);
   }
 
   /** Records a call once (a repeated span id is ignored) and applies feedback waiting for it. */
@@ -232,7 +232,7 @@ export class FeedbackJoin {
   }
 
   private markApplied(id: string, at: number): void {
-    // Bounded like the calls: a verdict older than the newest maxCalls ones cannot be retried.
+    // Retries come soon after the first attempt: the newest maxPendingFeedback ids are enough.
     if (this.appliedOrder.full) {
       const oldest = this.appliedOrder.shift();
       if (oldest !== undefined) this.appliedFeedback.delete(oldest.id);
