@@ -184,3 +184,27 @@ describe.each(variants)('intake fed by the real $name exporter', ({ make }) => {
     expect(server.intake.stats().rejectedSpans).toBe(2);
   });
 });
+
+describe('backpressure against the real exporter', () => {
+  it('the exporter retries after 429 + Retry-After and the batch lands once', async () => {
+    const sink = new RecordingSink();
+    let refusals = 1;
+    const server = await startIntake({
+      sink,
+      retryAfterSeconds: 1,
+      overloaded: () => refusals-- > 0,
+    });
+    const spans = new SpanFactory();
+    const exporter = new ProtoExporter({ url: server.url });
+    try {
+      const result = await exportWith(exporter, [spans.chat({ responseId: 'after-retry' })]);
+      expect(result.code).toBe(ExportResultCode.SUCCESS);
+      expect(server.intake.stats().responses).toMatchObject({ 200: 1, 429: 1 });
+      expect(sink.calls.map((c) => c.responseId)).toEqual(['after-retry']);
+    } finally {
+      await exporter.shutdown();
+      await server.close();
+      await spans.shutdown();
+    }
+  });
+});
