@@ -159,6 +159,24 @@ describe('OtlpProtobufDecoder', () => {
     expect(decoder.decode(bytes).spans[0]!.attrs[SLOT_REQUEST_MODEL]).toBe('gpt-4x');
   });
 
+  it('walks several resources and scopes, as a Collector batches them', () => {
+    const scope = (name: string, n: number) => ({
+      scope: { name },
+      spans: Array.from({ length: n }, () => chatSpan()),
+    });
+    const bytes = encode(ExportRequest, {
+      resourceSpans: [
+        { scopeSpans: [scope('a', 2), scope(SCOPE_SIDECAR, 3)] },
+        { scopeSpans: [scope('b', 1)] },
+        { scopeSpans: [] },
+      ],
+    });
+    const batch = decoder.decode(bytes);
+    expect(batch.totalSpans).toBe(6);
+    expect(batch.spans).toHaveLength(3);
+    expect(batch.spans.every((span) => !span.fromSidecar)).toBe(true);
+  });
+
   it('keeps empty ids empty when they are not 16 and 8 bytes', () => {
     const bytes = encode(ExportRequest, {
       resourceSpans: [
