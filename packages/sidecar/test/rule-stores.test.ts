@@ -247,7 +247,7 @@ describe('Redis rule store during an outage', () => {
       try {
         for (let i = 0; i < 100; i++) {
           const raw = await check.get(`${prefix}rules:learned`);
-          if (raw !== null && raw.includes('offline')) break;
+          if (raw?.includes('offline')) break;
           await new Promise((r) => setTimeout(r, 50));
         }
         const raw = await check.get(`${prefix}rules:learned`);

@@ -238,3 +238,56 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   }
   return out;
 }
+
+/** The `learning` section as the sidecar's config loader hands it over (see config/sidecar-config.ts). */
+export interface SidecarLearningSection {
+  readonly mode: ToleranceMode;
+  readonly tolerance: number;
+  /** Baseline model → cheaper candidates, cheapest preferred first. */
+  readonly ladders: Readonly<Record<string, readonly string[]>>;
+  /** The whole `learning` object of the config file: the learner reads its other keys from it. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+const RAW_KEYS = [
+  'enabled',
+  'confidence',
+  'revertConfidence',
+  'minSamples',
+  'minChangeIntervalMs',
+  'shareStep',
+  'bucketMs',
+  'buckets',
+  'maxSamplesPerArm',
+  'maxGroups',
+  'evaluateIntervalMs',
+  'evaluateEveryVerdicts',
+  'budgetHorizonCalls',
+  'priorGap',
+  'maxHistory',
+] as const;
+
+/**
+ * The learner's settings from the sidecar config: mode, tolerance and ladders from the parsed
+ * section, everything else from the file's `learning` object (validated by
+ * `resolveLearningConfig`, which names the setting when a value is wrong). No ladders configured
+ * means the default ladders.
+ * @example createLearner({ ..., config: learningConfigFromSidecar(config.learning) })
+ */
+export function learningConfigFromSidecar(section: SidecarLearningSection): LearningConfigInput {
+  const raw = section.raw ?? {};
+  const out: Record<string, unknown> = { mode: section.mode, tolerance: section.tolerance };
+  for (const k of RAW_KEYS) if (raw[k] !== undefined) out[k] = raw[k];
+  const ladders = Object.entries(section.ladders ?? {});
+  if (ladders.length > 0) out.ladders = ladders.map(([from, to]) => ({ from, to: [...to] }));
+  const exploration = raw.exploration;
+  if (exploration !== undefined) {
+    if (exploration === null || typeof exploration !== 'object' || Array.isArray(exploration)) {
+      throw new LearningConfigError(
+        'learning.exploration: must be an object { enabled, share, maxShare, maxSpendUsdPerDay }',
+      );
+    }
+    out.exploration = exploration;
+  }
+  return out as LearningConfigInput;
+}

@@ -173,7 +173,9 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
     }
   }
 
-  const subscriber = client.duplicate();
+  // The subscriber queues its SUBSCRIBE until connected (and ioredis resubscribes after a
+  // reconnect), whatever the main client's offline-queue setting is.
+  const subscriber = client.duplicate({ lazyConnect: false, enableOfflineQueue: true });
   subscriber.on('error', (err: Error) => onError(err));
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== k.channel) return;
@@ -185,6 +187,11 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
     void reload();
   });
   const subscribed = subscriber.subscribe(k.channel).catch((err: unknown) => onError(err));
+  // The shared client may still be connecting at start-up (or come back after an outage).
+  const onClientReady = (): void => {
+    void reload();
+  };
+  client.on('ready', onClientReady);
 
   const pollMs = options.pollMs ?? 5_000;
   const poll = setInterval(() => {
@@ -265,6 +272,7 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
       if (closed) return;
       closed = true;
       clearInterval(poll);
+      client.off('ready', onClientReady);
       listeners.clear();
       subscriber.disconnect();
     },
