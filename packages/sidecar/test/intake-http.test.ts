@@ -369,6 +369,34 @@ describe('refusals', () => {
     await spans.shutdown();
   });
 
+  it('close() waits for the batch in flight, however often it is called', async () => {
+    const { url, intake } = await start();
+    const body = Buffer.from('{"resourceSpans":[]}');
+    const slow = request(url, {
+      method: 'POST',
+      headers: { ...JSON_TYPE, 'content-length': String(body.length) },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      slow.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      slow.on('error', reject);
+    });
+    slow.write(body.subarray(0, 5));
+    while (intake.stats().inFlight < 1) await new Promise((r) => setTimeout(r, 5));
+    let closed = 0;
+    const first = intake.close().then(() => closed++);
+    const second = intake.close().then(() => closed++);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(0);
+    expect((await post(url, body, JSON_TYPE)).status).toBe(503);
+    slow.end(body.subarray(5));
+    expect(await answered).toBe(200);
+    await Promise.all([first, second]);
+    expect(closed).toBe(2);
+  });
+
   it('answers 503 with Retry-After once closed', async () => {
     const { url, intake } = await start();
     await intake.close();

@@ -140,6 +140,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
   let inFlight = 0;
   let closed = false;
   let drained: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
 
   function answer(
     res: ServerResponse,
@@ -224,6 +225,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
 
   async function admitAndProcess(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const encoding = encodingOf(req.headers['content-type']);
+    const coding = contentCodingOf(req.headers['content-encoding']);
     try {
       if (closed) throw new IntakeRefusal(503, RPC_UNAVAILABLE, 'span intake is shutting down');
       if (req.method !== 'POST') {
@@ -237,7 +239,6 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
             `send ${CONTENT_TYPE_PROTOBUF} or ${CONTENT_TYPE_JSON}`,
         );
       }
-      const coding = contentCodingOf(req.headers['content-encoding']);
       if (coding === undefined) {
         throw new IntakeRefusal(
           415,
@@ -258,11 +259,7 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
     inFlight++;
     try {
       const raw = await receive(req, maxBodyBytes);
-      const body = await inflateBody(
-        raw,
-        contentCodingOf(req.headers['content-encoding'])!,
-        maxBodyBytes,
-      );
+      const body = await inflateBody(raw, coding, maxBodyBytes);
       const { rejected, message } = ingest(body, encoding);
       bytes += raw.length;
       answer(res, 200, encoding, exportResponseBody(encoding, rejected, message));
@@ -295,9 +292,10 @@ export function createTraceIntake(options: TraceIntakeOptions): TraceIntake {
     close: () => {
       closed = true;
       if (inFlight === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
+      closing ??= new Promise<void>((resolve) => {
         drained = resolve;
       });
+      return closing;
     },
   };
 }
