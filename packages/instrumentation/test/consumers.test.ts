@@ -27,7 +27,8 @@ async function spanNames(args: string[]): Promise<unknown> {
     timeout: 20_000,
   });
   const lastLine = stdout.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(lastLine);
+  // Sorted: the order in which spans finish is not part of the contract.
+  return (JSON.parse(lastLine) as [string, string | null][]).sort(([a], [b]) => a.localeCompare(b));
 }
 
 // Each consumer loads the BUILT package (dist) the way an application would.
