@@ -283,6 +283,7 @@ export function createApp(deps: AppDeps): SidecarApp {
       draining = true;
     },
     async close() {
+      upstream.close();
       providers.close();
     },
   };

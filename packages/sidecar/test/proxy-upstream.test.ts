@@ -257,6 +257,40 @@ describe('upstream faults: retries, fallback, breaker, aborts', () => {
     expect(metrics).toMatch(/switchyard_inflight_requests 0/);
   });
 
+  it('times out an upstream that never answers (502 upstream_timeout) and one whose stream stalls', async () => {
+    const client = await setup({
+      SWITCHYARD_MAX_RETRIES: '0',
+      SWITCHYARD_UPSTREAM_TIMEOUT_MS: '100',
+      SWITCHYARD_STREAM_IDLE_TIMEOUT_MS: '100',
+    });
+    const hung: Array<import('node:http').ServerResponse> = [];
+    upstream.behavior = (rec, res) => {
+      if (rec.body?.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(
+          `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] })}\n\n`,
+        );
+      }
+      hung.push(res); // and then nothing more
+      return true;
+    };
+    const err = await client.chat.completions.create(ask).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('upstream_timeout');
+
+    const stream = await client.chat.completions.create({ ...ask, stream: true });
+    const words: string[] = [];
+    const outcome = await (async () => {
+      for await (const c of stream) words.push(c.choices[0]?.delta?.content ?? '');
+      return 'completed';
+    })().catch(() => 'broken');
+    // The stalled stream is cut, so the client sees an error instead of waiting forever or
+    // taking the partial answer for a complete one.
+    expect(words).toEqual(['partial']);
+    expect(outcome).toBe('broken');
+    for (const r of hung) r.destroy();
+  });
+
   it('passes each chunk on before the upstream sends the next one (no buffering)', async () => {
     const client = await setup();
     // The upstream sends a chunk only after the client has received the previous one, so the

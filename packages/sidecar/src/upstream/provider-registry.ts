@@ -32,10 +32,6 @@ export interface ProviderRegistryOptions {
   readonly maxSockets: number;
 }
 
-// Idle pooled sockets are closed before typical server keep-alive timeouts (Node's is 5 s) so a
-// request rarely lands on a socket the server is closing; the retry covers the rest.
-const FREE_SOCKET_TIMEOUT_MS = 4_000;
-
 /**
  * Model → upstream lookup.
  *
@@ -59,7 +55,6 @@ export class ProviderRegistry {
           keepAlive: true,
           maxSockets: options.maxSockets,
           maxFreeSockets: options.maxSockets,
-          timeout: FREE_SOCKET_TIMEOUT_MS,
           scheduling: 'lifo' as const,
         };
         agent = protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);

@@ -14,7 +14,6 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
 import type { UpstreamConfig } from '../config/sidecar-config.js';
 import { UnavailableError, UpstreamError } from '../errors/switchyard-error.js';
 import type { CancelSignal } from './cancellation.js';
@@ -127,6 +126,9 @@ export class UpstreamClient {
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #onFailure: ((event: UpstreamFailureEvent) => void) | undefined;
+  readonly #clock: () => number;
+  readonly #live = new Set<LiveAttempt>();
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: UpstreamClientOptions) {
     this.#config = options.config;
@@ -135,6 +137,7 @@ export class UpstreamClient {
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
     this.#onFailure = options.onFailure;
+    this.#clock = () => performance.now();
   }
 
   /**
@@ -228,10 +231,10 @@ export class UpstreamClient {
     const headers: OutgoingHttpHeaders = { ...req.headers, host: t.hostHeader };
     if (req.body !== undefined) headers['content-length'] = req.body.length;
     const send = t.protocol === 'https:' ? httpsRequest : httpRequest;
-    const cfg = this.#config;
+    const live = this.#live;
+    this.#ensureSweeper();
     return new Promise<IncomingMessage>((resolve, reject) => {
       let settled = false;
-      let connectTimer: NodeJS.Timeout | undefined;
       const outgoing: ClientRequest = send({
         protocol: t.protocol,
         hostname: t.hostname,
@@ -241,8 +244,17 @@ export class UpstreamClient {
         headers,
         agent: t.agent,
       });
+      const attempt: LiveAttempt = {
+        request: outgoing,
+        started: this.#clock(),
+        answered: false,
+        bytesRead: 0,
+        lastProgress: 0,
+        fail: (error) => fail(error),
+      };
+      live.add(attempt);
       const fail = (error: AttemptError): void => {
-        if (connectTimer !== undefined) clearTimeout(connectTimer);
+        live.delete(attempt);
         outgoing.destroy(error);
         if (settled) return;
         settled = true;
@@ -250,30 +262,8 @@ export class UpstreamClient {
       };
       const onAbort = (): void => fail(new AttemptError('reset', 'aborted by client'));
       req.signal?.onCancel(onAbort);
-      outgoing.on('socket', (socket: Socket) => {
-        if (!socket.connecting) return;
-        connectTimer = setTimeout(
-          () =>
-            fail(new AttemptError('connect', `connect timeout after ${cfg.connectTimeoutMs} ms`)),
-          cfg.connectTimeoutMs,
-        );
-        socket.once('connect', () => {
-          if (connectTimer !== undefined) clearTimeout(connectTimer);
-          connectTimer = undefined;
-        });
-      });
-      // Idle timeout on the socket: before the answer it bounds the wait for headers, after it
-      // the silence between two chunks.
-      outgoing.setTimeout(cfg.timeoutMs, () => {
-        fail(
-          new AttemptError(
-            'timeout',
-            `no answer within ${settled ? cfg.streamIdleTimeoutMs : cfg.timeoutMs} ms`,
-          ),
-        );
-      });
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
-        if (connectTimer !== undefined) clearTimeout(connectTimer);
+        live.delete(attempt);
         if (settled) return;
         settled = true;
         req.signal?.offCancel(onAbort);
@@ -285,19 +275,71 @@ export class UpstreamClient {
         reject(new AttemptError(CONNECT_CODES.has(code) ? 'connect' : 'reset', code));
       });
       outgoing.on('response', (res: IncomingMessage) => {
-        if (connectTimer !== undefined) clearTimeout(connectTimer);
         settled = true;
-        outgoing.setTimeout(cfg.streamIdleTimeoutMs);
-        // Once the response is ours, a client abort tears down the body stream.
-        if (req.signal !== undefined) {
-          const signal = req.signal;
-          res.once('close', () => signal.offCancel(onAbort));
-        }
+        attempt.answered = true;
+        attempt.bytesRead = res.socket?.bytesRead ?? 0;
+        attempt.lastProgress = this.#clock();
+        const signal = req.signal;
+        res.once('close', () => {
+          live.delete(attempt);
+          signal?.offCancel(onAbort);
+        });
         resolve(res);
       });
       outgoing.end(req.body);
     });
   }
+
+  /** Stops the timeout sweeper (shutdown). */
+  close(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #ensureSweeper(): void {
+    if (this.#sweeper !== undefined) return;
+    const cfg = this.#config;
+    // One timer for all calls instead of timers per request: timeouts of seconds do not need
+    // millisecond precision, and per-request socket timers cost on every read and write.
+    const shortest = Math.min(cfg.connectTimeoutMs, cfg.timeoutMs, cfg.streamIdleTimeoutMs);
+    const every = Math.max(5, Math.min(1000, Math.floor(shortest / 4)));
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+    this.#sweeper.unref();
+  }
+
+  #sweep(): void {
+    const cfg = this.#config;
+    const now = this.#clock();
+    for (const a of this.#live) {
+      const socket = a.request.socket;
+      if (!a.answered) {
+        if (socket?.connecting === true && now - a.started > cfg.connectTimeoutMs) {
+          a.fail(new AttemptError('connect', `connect timeout after ${cfg.connectTimeoutMs} ms`));
+        } else if (now - a.started > cfg.timeoutMs) {
+          a.fail(new AttemptError('timeout', `no answer within ${cfg.timeoutMs} ms`));
+        }
+        continue;
+      }
+      // Progress is read off the socket's byte counter: no work per chunk.
+      const bytes = socket?.bytesRead ?? a.bytesRead;
+      if (bytes !== a.bytesRead) {
+        a.bytesRead = bytes;
+        a.lastProgress = now;
+      } else if (now - a.lastProgress > cfg.streamIdleTimeoutMs) {
+        a.fail(new AttemptError('timeout', `the answer stalled for ${cfg.streamIdleTimeoutMs} ms`));
+      }
+    }
+  }
+}
+
+/** An attempt in flight, watched by the timeout sweeper. */
+interface LiveAttempt {
+  readonly request: ClientRequest;
+  readonly started: number;
+  answered: boolean;
+  bytesRead: number;
+  lastProgress: number;
+  readonly fail: (error: AttemptError) => void;
 }
 
 /**
