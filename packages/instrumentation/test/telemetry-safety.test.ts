@@ -84,6 +84,31 @@ describe('telemetry never changes the call', () => {
     expect(tracing.spans()).toHaveLength(1);
   });
 
+  it('a tracer that throws at span start: the call goes out untraced and diag hears of it', async () => {
+    const broken = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('tracer exploded');
+        },
+        startActiveSpan: () => {
+          throw new Error('tracer exploded');
+        },
+      }),
+    };
+    instrumentation.setTracerProvider(broken as unknown as typeof tracing.provider);
+    try {
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: MESSAGES,
+      });
+      expect(completion.id).toBe('chatcmpl-1');
+    } finally {
+      instrumentation.setTracerProvider(tracing.provider);
+    }
+    expect(diagErrors).toHaveLength(1);
+    expect(String(diagErrors[0]?.[1])).toContain('tracer exploded');
+  });
+
   it('returns the SDK promise object itself (its own methods stay callable)', async () => {
     const { APIPromise } = loadOpenAI('openai/core/api-promise');
     const promise = client.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES });
