@@ -192,7 +192,9 @@ export async function runRun(argv: readonly string[], stack: ReplayStackFactory)
       return v;
     });
 
-  const dataset = await loadReplayDataset(datasetPath);
+  const dataset = await loadReplayDataset(datasetPath).catch((error: unknown) => {
+    throw new UsageError(`--dataset ${datasetPath}: cannot read it (${(error as Error).message})`);
+  });
   for (const s of dataset.skipped.slice(0, 20)) {
     process.stderr.write(`switchyard replay: ${datasetPath} line ${s.line} skipped: ${s.reason}\n`);
   }
