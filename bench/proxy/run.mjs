@@ -31,12 +31,14 @@ const { values: args } = parseArgs({
     'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     // Writes a V8 CPU profile of every system under test to bench/results/profiles/.
     profile: { type: 'boolean', default: false },
+    'phase-ms': { type: 'string' },
   },
 });
 
 const quick = args.quick;
-const PHASE_MS = quick ? 1000 : 10_000;
+const PHASE_MS = args['phase-ms'] !== undefined ? Number(args['phase-ms']) : quick ? 1000 : 10_000;
 const WARMUP_MS = quick ? 500 : 3000;
+const SETTLE_MS = quick ? 200 : 1000;
 const rates = args.rates.split(',').map(Number);
 const streamRate = Number(args['stream-rate']);
 const connections = Number(args.connections);
@@ -207,11 +209,15 @@ async function measure(name, upstreamOrigin) {
   try {
     await openLoop(target(false), Math.min(...rates), WARMUP_MS); // JIT, pools, first cache fill
     for (const rate of rates) {
+      await sleep(SETTLE_MS);
       result.rates[rate] = await withCpu(() => openLoop(target(false), rate, PHASE_MS));
     }
-    result.max = await withCpu(() => closedLoop(target(false), connections, PHASE_MS));
     await openLoop(target(true), Math.min(streamRate, 100), WARMUP_MS / 2);
+    await sleep(SETTLE_MS);
     result.stream = await withCpu(() => openLoop(target(true), streamRate, PHASE_MS));
+    // Saturation last: its aftermath (backlogs, sockets closing, GC) would spoil a later phase.
+    await sleep(SETTLE_MS);
+    result.max = await withCpu(() => closedLoop(target(false), connections, PHASE_MS));
     result.peakRssMb = pid ? peakRssMb(pid) : Number.NaN;
   } finally {
     if (sys.child) await stopChild(sys.child);
