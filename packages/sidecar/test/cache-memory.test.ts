@@ -50,5 +50,6 @@ describe('MemoryTier', () => {
   it('rejects bad options with a message naming the setting', () => {
     expect(() => new MemoryTier({ maxBytes: 0 })).toThrow(/maxBytes/);
     expect(() => new MemoryTier({ ttlMs: -1 })).toThrow(/ttlMs/);
+    expect(() => new MemoryTier({ maxBytes: 1000, maxEntryBytes: 2000 })).toThrow(/maxEntryBytes/);
   });
 });

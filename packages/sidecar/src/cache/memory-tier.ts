@@ -55,6 +55,11 @@ export class MemoryTier {
       'maxEntryBytes',
       opts.maxEntryBytes ?? Math.max(1, Math.floor(maxBytes / 8)),
     );
+    if (maxEntryBytes > maxBytes) {
+      throw new TypeError(
+        `memory cache: maxEntryBytes (${maxEntryBytes}) cannot exceed maxBytes (${maxBytes}); lower it or raise maxBytes`,
+      );
+    }
     const ttlMs = positiveInteger('ttlMs', opts.ttlMs ?? 5 * 60 * 1000);
     this.options = Object.freeze({ maxBytes, maxEntryBytes, ttlMs });
     const now = opts.now;
