@@ -152,4 +152,35 @@ describe('replay through the real stack', () => {
     expect(svg).toContain('<svg');
     expect(svg).toContain('online per-task 5%');
   });
+
+  it('a second replay in the same process learns as well (its feedback reaches its own sidecar)', async () => {
+    const second = join(dir, 'second.json');
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await run([
+        '--dataset',
+        join(dir, 'toy.jsonl'),
+        '--baseline',
+        STRONG,
+        '--candidates',
+        WEAK,
+        '--mode',
+        'per-task',
+        '--seed',
+        '4',
+        '--json',
+        second,
+        '--quiet',
+      ]);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(code).toBe(0);
+    const again = JSON.parse(await readFile(second, 'utf8')) as ReplayReport;
+    const same = again.tasks.find((t) => t.task === 'same')!;
+    expect(same.ruleKind).toBe('downgrade');
+    expect(again.saving).toBeGreaterThan(0.1);
+  }, 120_000);
 });

@@ -4,19 +4,26 @@
  * agent and task, every span exported by the standard OTLP/HTTP protobuf exporter (batched) to the
  * sidecar's `/v1/traces`, and each answer's quality reported with `recordFeedback`.
  *
- * It registers the OpenTelemetry globals (tracer provider, async context, W3C propagators) for
- * the duration of the run, as an application's start-up would, and unregisters them on close.
+ * It registers the OpenTelemetry globals (tracer provider, async context, W3C propagators) once
+ * per process, as an application's start-up would; each run points the exporter at its sidecar.
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
+  type ExportResult,
+  ExportResultCode,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { instrumentOpenAI, recordFeedback, withAgent } from '@switchyard/instrumentation';
 import {
   HEADER_SWITCHYARD_CACHE_CONTROL,
@@ -42,8 +49,7 @@ export interface ReplayApplicationOptions {
 }
 
 /**
- * Starts the instrumented application side. Only one may run per process at a time (it owns
- * the OpenTelemetry globals while it runs).
+ * Starts the instrumented application side. Only one may run per process at a time.
  *
  * @example
  * const app = await startReplayApplication({ sidecarUrl, tracesUrl, pricing });
@@ -55,31 +61,14 @@ export async function startReplayApplication(
 ): Promise<ReplayApplication> {
   // `openai` is loaded only when a replay runs: the proxy itself never needs the SDK.
   const { default: OpenAIClient } = (await import('openai')) as { default: typeof OpenAI };
-
-  const exporter = new OTLPTraceExporter({ url: options.tracesUrl });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'switchyard-replay' }),
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, {
-        scheduledDelayMillis: options.exportDelayMs ?? 200,
-        maxQueueSize: 65_536,
-        maxExportBatchSize: 2_048,
-      }),
-    ],
-  });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  if (!context.setGlobalContextManager(contextManager)) {
-    contextManager.disable();
+  const telemetry = processTelemetry(options.exportDelayMs ?? 200);
+  if (telemetry.exporter.target !== undefined) {
     throw new Error(
-      'replay: another OpenTelemetry context manager is registered in this process; run the replay in its own process',
+      'replay: another replay is running in this process; run them one after another',
     );
   }
-  trace.setGlobalTracerProvider(provider);
-  propagation.setGlobalPropagator(
-    new CompositePropagator({
-      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-    }),
-  );
+  telemetry.exporter.target = new OTLPTraceExporter({ url: options.tracesUrl });
+  const provider = telemetry.provider;
 
   const client = instrumentOpenAI(
     new OpenAIClient({ baseURL: options.sidecarUrl, apiKey: 'replay', maxRetries: 2 }),
@@ -122,10 +111,75 @@ export async function startReplayApplication(
     flush: () => provider.forceFlush(),
     async close() {
       await provider.forceFlush().catch(() => {});
-      await provider.shutdown().catch(() => {});
-      trace.disable();
-      propagation.disable();
-      context.disable();
+      const target = telemetry.exporter.target;
+      telemetry.exporter.target = undefined;
+      await target?.shutdown().catch(() => {});
     },
   };
+}
+
+/**
+ * A span exporter whose destination can change: each replay run points it at its own sidecar.
+ * Spans exported while no run is active are dropped (there is nobody to send them to).
+ */
+class RetargetableExporter implements SpanExporter {
+  target: SpanExporter | undefined;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    if (this.target === undefined) {
+      done({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    this.target.export(spans, done);
+  }
+  async shutdown(): Promise<void> {
+    await this.target?.shutdown();
+  }
+  async forceFlush(): Promise<void> {
+    await this.target?.forceFlush?.();
+  }
+}
+
+interface ProcessTelemetry {
+  readonly provider: BasicTracerProvider;
+  readonly exporter: RetargetableExporter;
+}
+
+// Owner: this module, for the life of the process. The OpenTelemetry API's proxy tracers keep
+// the first provider they resolve (withAgent's and recordFeedback's tracers are created at
+// import), so a second provider registered for a second run would never receive their spans.
+// One provider per process, like an application's start-up, with a retargetable exporter.
+let telemetryOfProcess: ProcessTelemetry | undefined;
+
+function processTelemetry(exportDelayMs: number): ProcessTelemetry {
+  if (telemetryOfProcess !== undefined) return telemetryOfProcess;
+  const exporter = new RetargetableExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'switchyard-replay' }),
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: exportDelayMs,
+        maxQueueSize: 65_536,
+        maxExportBatchSize: 2_048,
+      }),
+    ],
+  });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  if (!context.setGlobalContextManager(contextManager)) {
+    contextManager.disable();
+    throw new Error(
+      'replay: another OpenTelemetry context manager is registered in this process; run the replay in its own process',
+    );
+  }
+  if (!trace.setGlobalTracerProvider(provider)) {
+    throw new Error(
+      'replay: another OpenTelemetry tracer provider is registered in this process; run the replay in its own process',
+    );
+  }
+  propagation.setGlobalPropagator(
+    new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  );
+  telemetryOfProcess = { provider, exporter };
+  return telemetryOfProcess;
 }
