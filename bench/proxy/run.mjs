@@ -285,6 +285,8 @@ async function main() {
         ratio(cpu, floor?.rates?.[hi]?.cpuMicrosPerRequest),
         ratio(cpu, portkey?.rates?.[hi]?.cpuMicrosPerRequest),
         fmt(r.peakRssMb, 1),
+        ratio(r.peakRssMb, floor?.peakRssMb),
+        ratio(r.peakRssMb, portkey?.peakRssMb),
         Object.entries(r.rates[hi].cache ?? {})
           .map(([k, v]) => `${k}:${v}`)
           .join(' ') || '-',
@@ -303,6 +305,8 @@ async function main() {
     '/floor',
     '/portkey',
     'peak MB',
+    '/floor',
+    '/portkey',
     `cache@${hi}`,
     'errors',
   ];
