@@ -258,6 +258,7 @@ export async function startSidecar(options: StartSidecarOptions = {}): Promise<R
         await tracing?.shutdown().catch(() => undefined);
         await app.close();
         logger.log('info', 'switchyard sidecar stopped');
+        logger.flush?.();
       })();
       return closing;
     };

@@ -93,7 +93,10 @@ export class Counter extends Metric {
     const key = labels.length === 1 ? (labels[0] as string) : labels.join('\u0000');
     let s = this.#series.get(key);
     if (s === undefined) {
-      if (this.#series.size >= MAX_SERIES) return this.#get(labels.map(() => OVERFLOW));
+      // The overflow series itself may always be created, one past the bound.
+      if (this.#series.size >= MAX_SERIES && labels[0] !== OVERFLOW) {
+        return this.#get(labels.map(() => OVERFLOW));
+      }
       s = new CounterSeries([...labels]);
       this.#series.set(key, s);
     }
