@@ -16,7 +16,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     },
     rules: {
       summary: 'list learned rules with their evidence; pin, unpin, dry-run',
-      load: () => import('./commands/rules-command.js' as string) as Promise<CommandModule>,
+      load: () => import('./commands/rules-command.js'),
     },
     replay: {
       summary: 'replay a recorded dataset through the real stack and report cost and quality',

@@ -32,6 +32,8 @@ export {
 export { readBody } from './http/read-body.js';
 export type { RequestHandler } from './http/request-handler.js';
 export { sendJson } from './http/send-json.js';
+export type { LearningPluginOptions } from './learning/learning-plugin.js';
+export { createLearningPlugin } from './learning/learning-plugin.js';
 export type { LearningSink, LlmCallRecord, QualityVerdict } from './learning/llm-call.js';
 export type {
   RunningSidecar,

@@ -5,17 +5,20 @@
  */
 import { ConfigError } from '../config/config-error.js';
 import { startHelpText } from '../config/help-text.js';
+import { createLearningPlugin } from '../learning/learning-plugin.js';
 import { type SidecarPlugin, startSidecar } from '../main.js';
 
 /**
  * Runs `switchyard start` with the arguments after `start`; resolves to the exit code once the
- * sidecar has stopped (or failed to start).
+ * sidecar has stopped (or failed to start). By default the learning plugin supplies the rule
+ * store (Redis or a snapshot file), span intake (`POST /v1/traces`), the learner, the rules API
+ * (`/switchyard/*`) and the dashboard (`GET /`).
  *
  * @example process.exitCode = await run(['--port', '9000']);
  */
 export async function run(
   argv: readonly string[],
-  plugins: readonly SidecarPlugin[] = [],
+  plugins: readonly SidecarPlugin[] = [createLearningPlugin()],
 ): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(startHelpText());
