@@ -49,6 +49,7 @@ export interface UpstreamRequest {
   readonly method: 'GET' | 'POST';
   /** Path after the base URL, e.g. `/chat/completions`. */
   readonly path: string;
+  /** Built for this call alone: `host` and `content-length` are added to it. */
   readonly headers: OutgoingHttpHeaders;
   readonly body?: Buffer;
   /** Model the request is for: the breaker key. */
@@ -228,7 +229,9 @@ export class UpstreamClient {
 
   #attempt(req: UpstreamRequest): Promise<IncomingMessage> {
     const t = req.target;
-    const headers: OutgoingHttpHeaders = { ...req.headers, host: t.hostHeader };
+    // The caller builds `headers` for this call alone, so they are completed in place.
+    const headers = req.headers;
+    headers.host = t.hostHeader;
     if (req.body !== undefined) headers['content-length'] = req.body.length;
     const send = t.protocol === 'https:' ? httpsRequest : httpRequest;
     const live = this.#live;
