@@ -104,8 +104,7 @@ export async function openLoop(target, rate, durationMs) {
   });
   await Promise.all(pending);
   agent.destroy();
-  lags.sort((a, b) => a - b);
-  return { ...summarize(samples), sent: total, sendLagP99: percentile(lags, 0.99) };
+  return { ...samples, sent: total, lags, completed: samples.latencies.length, elapsedS: 0 };
 }
 
 /**
@@ -129,7 +128,34 @@ export async function closedLoop(target, connections, durationMs) {
   await Promise.all(Array.from({ length: connections }, worker));
   const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
   agent.destroy();
-  return { ...summarize(samples), throughput: completed / elapsedS };
+  return {
+    ...samples,
+    sent: samples.latencies.length + samples.errors,
+    lags: [],
+    completed,
+    elapsedS,
+  };
+}
+
+/** Adds the raw samples of `b` to `a` (phases of one system measured over several rounds). */
+export function merge(a, b) {
+  if (a === undefined) return b;
+  const add = (x, y) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    latencies: a.latencies.concat(b.latencies),
+    firstChunk: a.firstChunk.concat(b.firstChunk),
+    errors: a.errors + b.errors,
+    statuses: add(a.statuses, b.statuses),
+    cache: add(a.cache, b.cache),
+    sent: a.sent + b.sent,
+    lags: a.lags.concat(b.lags),
+    completed: a.completed + b.completed,
+    elapsedS: a.elapsedS + b.elapsedS,
+  };
 }
 
 export function percentile(sorted, q) {
@@ -138,14 +164,19 @@ export function percentile(sorted, q) {
   return sorted[idx];
 }
 
-function summarize(samples) {
-  const lat = samples.latencies.sort((a, b) => a - b);
-  const fc = samples.firstChunk.sort((a, b) => a - b);
+/** Percentiles (ms) and counts of raw samples. */
+export function summarize(samples) {
+  const lat = [...samples.latencies].sort((a, b) => a - b);
+  const fc = [...samples.firstChunk].sort((a, b) => a - b);
+  const lags = [...samples.lags].sort((a, b) => a - b);
   return {
     ok: lat.length,
     errors: samples.errors,
+    sent: samples.sent,
     statuses: samples.statuses,
     cache: samples.cache,
+    throughput: samples.elapsedS > 0 ? samples.completed / samples.elapsedS : Number.NaN,
+    sendLagP99: percentile(lags, 0.99),
     p50: percentile(lat, 0.5),
     p99: percentile(lat, 0.99),
     max: lat.at(-1) ?? Number.NaN,

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { closedLoop, openLoop } from './load-generator.mjs';
+import { closedLoop, merge, openLoop, summarize } from './load-generator.mjs';
 import { cpuMicros, peakRssMb } from './process-stats.mjs';
 import { requestBody } from './request-body.mjs';
 
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     // Writes a V8 CPU profile of every system under test to bench/results/profiles/.
     profile: { type: 'boolean', default: false },
     'phase-ms': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -39,6 +40,9 @@ const quick = args.quick;
 const PHASE_MS = args['phase-ms'] !== undefined ? Number(args['phase-ms']) : quick ? 1000 : 10_000;
 const WARMUP_MS = quick ? 500 : 3000;
 const SETTLE_MS = quick ? 200 : 1000;
+const ROUNDS = args.rounds !== undefined ? Number(args.rounds) : quick ? 2 : 5;
+// Each phase's time is split over the rounds.
+const ROUND_MS = Math.max(200, Math.round(PHASE_MS / ROUNDS));
 const rates = args.rates.split(',').map(Number);
 const streamRate = Number(args['stream-rate']);
 const connections = Number(args.connections);
@@ -186,43 +190,84 @@ async function launch(name, upstreamOrigin) {
   return { child, base, headers };
 }
 
-async function measure(name, upstreamOrigin) {
-  const sys = await launch(name, upstreamOrigin);
-  const pid = sys.child?.pid;
-  const target = (stream) => ({
-    url: new URL(`${sys.base}${chatPath}`),
-    headers: {
-      'content-type': 'application/json',
-      authorization: 'Bearer sk-bench',
-      ...sys.headers,
-    },
-    body: requestBody(stream),
-  });
-  const result = { system: name, rates: {}, stream: undefined, max: undefined };
-  const withCpu = async (fn) => {
-    const before = pid ? cpuMicros(pid) : Number.NaN;
-    const r = await fn();
-    const after = pid ? cpuMicros(pid) : Number.NaN;
-    const requests = r.ok + r.errors;
-    return { ...r, cpuMicrosPerRequest: requests > 0 ? (after - before) / requests : Number.NaN };
-  };
-  try {
-    await openLoop(target(false), Math.min(...rates), WARMUP_MS); // JIT, pools, first cache fill
-    for (const rate of rates) {
-      await sleep(SETTLE_MS);
-      result.rates[rate] = await withCpu(() => openLoop(target(false), rate, PHASE_MS));
+/**
+ * Measures every system with its phases interleaved: each round runs every phase once on every
+ * system (in a rotating order), and a system's samples are merged over the rounds. On a shared
+ * machine, load that comes and goes then hits all systems alike instead of whichever one
+ * happened to be running.
+ */
+async function measureAll(names, upstreamOrigin) {
+  const live = [];
+  const failed = [];
+  for (const name of names) {
+    try {
+      const sys = await launch(name, upstreamOrigin);
+      const target = (stream) => ({
+        url: new URL(`${sys.base}${chatPath}`),
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer sk-bench',
+          ...sys.headers,
+        },
+        body: requestBody(stream),
+      });
+      live.push({ name, sys, pid: sys.child?.pid, target, raw: {}, cpu: {} });
+    } catch (err) {
+      process.stderr.write(`  ${name} failed: ${err.message}\n`);
+      failed.push({ system: name, failed: err.message });
     }
-    await openLoop(target(true), Math.min(streamRate, 100), WARMUP_MS / 2);
-    await sleep(SETTLE_MS);
-    result.stream = await withCpu(() => openLoop(target(true), streamRate, PHASE_MS));
-    // Saturation last: its aftermath (backlogs, sockets closing, GC) would spoil a later phase.
-    await sleep(SETTLE_MS);
-    result.max = await withCpu(() => closedLoop(target(false), connections, PHASE_MS));
-    result.peakRssMb = pid ? peakRssMb(pid) : Number.NaN;
-  } finally {
-    if (sys.child) await stopChild(sys.child);
   }
-  return result;
+  const phases = [
+    ...rates.map((rate) => ({
+      key: `rate:${rate}`,
+      run: (t) => openLoop(t(false), rate, ROUND_MS),
+    })),
+    { key: 'stream', run: (t) => openLoop(t(true), streamRate, ROUND_MS) },
+    // Saturation last in each round: its aftermath (backlogs, sockets closing, GC) settles in
+    // the pause before the next round.
+    { key: 'max', run: (t) => closedLoop(t(false), connections, ROUND_MS) },
+  ];
+  try {
+    for (const s of live) {
+      process.stderr.write(`warming up ${s.name}...\n`);
+      await openLoop(s.target(false), Math.min(...rates), WARMUP_MS); // JIT, pools, first cache fill
+      await openLoop(s.target(true), Math.min(streamRate, 100), WARMUP_MS / 2);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
+      for (const phase of phases) {
+        for (let i = 0; i < live.length; i++) {
+          const s = live[(i + round) % live.length];
+          await sleep(SETTLE_MS);
+          const before = s.pid ? cpuMicros(s.pid) : Number.NaN;
+          const r = await phase.run(s.target);
+          const after = s.pid ? cpuMicros(s.pid) : Number.NaN;
+          s.raw[phase.key] = merge(s.raw[phase.key], r);
+          s.cpu[phase.key] = (s.cpu[phase.key] ?? 0) + (after - before);
+        }
+      }
+    }
+  } finally {
+    for (const s of live) {
+      s.peakRssMb = s.pid ? peakRssMb(s.pid) : Number.NaN;
+      if (s.sys.child) await stopChild(s.sys.child);
+    }
+  }
+  const results = live.map((s) => {
+    const phase = (key) => {
+      const sum = summarize(s.raw[key]);
+      const requests = sum.ok + sum.errors;
+      return { ...sum, cpuMicrosPerRequest: requests > 0 ? s.cpu[key] / requests : Number.NaN };
+    };
+    return {
+      system: s.name,
+      rates: Object.fromEntries(rates.map((rate) => [rate, phase(`rate:${rate}`)])),
+      stream: phase('stream'),
+      max: phase('max'),
+      peakRssMb: s.peakRssMb,
+    };
+  });
+  return [...results, ...failed];
 }
 
 const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -245,17 +290,9 @@ async function main() {
   const upstreamOrigin = `http://127.0.0.1:${upstreamPort}`;
   await waitForHttp(`${upstreamOrigin}/v1/models`, upstream);
 
-  const results = [];
+  let results;
   try {
-    for (const name of systems) {
-      process.stderr.write(`measuring ${name}...\n`);
-      try {
-        results.push(await measure(name, upstreamOrigin));
-      } catch (err) {
-        process.stderr.write(`  ${name} failed: ${err.message}\n`);
-        results.push({ system: name, failed: err.message });
-      }
-    }
+    results = await measureAll(systems, upstreamOrigin);
   } finally {
     await stopChild(upstream);
   }
@@ -291,6 +328,7 @@ async function main() {
           .map(([k, v]) => `${k}:${v}`)
           .join(' ') || '-',
         r.rates[hi].errors + r.max.errors,
+        fmt(r.rates[hi].sendLagP99, 2),
       ];
     });
   const headers = [
@@ -309,6 +347,7 @@ async function main() {
     '/portkey',
     `cache@${hi}`,
     'errors',
+    'gen lag p99',
   ];
   const directStream = by.direct?.stream;
   const streamRows = results
@@ -330,7 +369,7 @@ async function main() {
 
   const out = [];
   out.push(
-    `Proxy benchmark${quick ? ' (--quick: short phases, indicative only)' : ''}: ${PHASE_MS} ms per phase, ` +
+    `Proxy benchmark${quick ? ' (--quick: short phases, indicative only)' : ''}: ${PHASE_MS} ms per phase over ${ROUNDS} interleaved rounds, ` +
       `open loop at ${rates.join(' and ')} req/s, closed loop with ${connections} connections, ` +
       `${requestBody(false).length}-byte body. Latency in ms from the scheduled send time.`,
   );
@@ -423,6 +462,7 @@ async function main() {
         quick,
         node: process.version,
         phaseMs: PHASE_MS,
+        rounds: ROUNDS,
         rates,
         streamRate,
         connections,
