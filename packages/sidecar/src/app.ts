@@ -234,7 +234,13 @@ export function createApp(deps: AppDeps): SidecarApp {
       default:
         if (path.startsWith('/v1/models/') && path.length > 11) {
           if (method !== 'GET') throw methodNotAllowed('GET');
-          return models(req, res, decodeURIComponent(path.slice(11)));
+          let id: string;
+          try {
+            id = decodeURIComponent(path.slice(11));
+          } catch {
+            throw new NotFoundError('Malformed model id in the path.', { code: 'unknown_url' });
+          }
+          return models(req, res, id);
         }
         if (path === '/switchyard' || path.startsWith('/switchyard/')) {
           if (deps.admin === undefined) break;
