@@ -57,8 +57,6 @@ export interface ReplaySidecar {
   readonly tracesUrl: string;
   /** The rules in force now. */
   rules(): RuleSnapshot;
-  /** Lets the learner decide on what it has seen (the sidecar also does so on its own timer). */
-  evaluate?(): Promise<void>;
   close(): Promise<void>;
 }
 
