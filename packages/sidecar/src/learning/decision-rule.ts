@@ -515,6 +515,13 @@ export interface BudgetTuning {
   readonly exploreSamples: number;
   /** Scales the confidence reserve kept out of the budget (1 = z of `confidence`). */
   readonly reserve: number;
+  /**
+   * A downgraded group keeps at least `holdoutShare` of its traffic on the baseline until the
+   * baseline has `holdoutSamples` judged calls, so the gap of the groups that carry most of the
+   * candidate traffic is measured well instead of frozen at a lucky early value.
+   */
+  readonly holdoutSamples: number;
+  readonly holdoutShare: number;
 }
 
 export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
@@ -525,6 +532,8 @@ export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
   chargeMargin: 0,
   exploreSamples: 8,
   reserve: 1.25,
+  holdoutSamples: 100,
+  holdoutShare: 0.1,
 });
 
 /** The budget decision and the numbers behind it, for the report. */
@@ -608,7 +617,9 @@ export function decideBudget(
       rank,
       minShare: explore ? config.exploration.share : 0,
       maxShare: known
-        ? tuning.maxShare
+        ? e.baseline.n < tuning.holdoutSamples
+          ? Math.min(tuning.maxShare, 1 - tuning.holdoutShare)
+          : tuning.maxShare
         : explore || e.candidate.n > 0
           ? config.exploration.maxShare
           : 0,

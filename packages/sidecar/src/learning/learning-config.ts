@@ -67,7 +67,7 @@ export interface LearningConfig {
   readonly evaluateEveryVerdicts: number;
   /**
    * Budget mode: how many calls ahead the learner plans to pay back (or use up) the difference
-   * between the budget earned so far and the loss spent so far. Default 2,000 calls.
+   * between the budget earned so far and the loss spent so far. Default 4,000 calls.
    */
   readonly budgetHorizonCalls: number;
   /**
@@ -110,7 +110,7 @@ export const DEFAULT_LEARNING_CONFIG: LearningConfig = Object.freeze({
   maxGroups: 10_000,
   evaluateIntervalMs: 1_000,
   evaluateEveryVerdicts: 25,
-  budgetHorizonCalls: 2_000,
+  budgetHorizonCalls: 4_000,
   priorGap: 0.15,
   exploration: Object.freeze({ enabled: true, share: 0.1, maxShare: 0.5, maxSpendUsdPerDay: 25 }),
   maxHistory: 1_000,
