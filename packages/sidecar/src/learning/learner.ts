@@ -183,8 +183,12 @@ export function createLearner(deps: LearnerDeps): Learner {
 
   async function evaluateOnce(): Promise<void> {
     const now = deps.now();
-    if (!(await stats.tryLead(now))) return;
     const taskStats = await stats.read(now);
+    // Every replica reports the shared statistics; only the lease holder decides.
+    if (!(await stats.tryLead(now))) {
+      report = buildReport(now, taskStats, report.budget);
+      return;
+    }
     const snapshot = deps.store.snapshot();
     const learned = new Map<string, Rule>();
     for (const r of snapshot.rules) if (r.source === 'learned') learned.set(r.id, r);
