@@ -105,7 +105,7 @@ describe('replay through the real stack', () => {
     // The provider counted the same calls per model as the client did.
     for (const [model, s] of served) {
       expect(report.provider_served[model]!.calls).toBe(s.calls);
-      expect(report.provider_served[model]!.costUsd).toBeCloseTo(s.cost_usd, 10);
+      expect(report.provider_served[model]!.cost_usd).toBeCloseTo(s.cost_usd, 10);
     }
   });
 
@@ -114,12 +114,12 @@ describe('replay through the real stack', () => {
     const hard = report.tasks.find((t) => t.task === 'hard')!;
     const same = report.tasks.find((t) => t.task === 'same')!;
     // On "same" every served call scores what the baseline would have scored.
-    expect(same.quality).toBeCloseTo(same.baselineQuality, 10);
+    expect(same.quality).toBeCloseTo(same.baseline_quality, 10);
     // On "hard" every weak call scores 0, so each one costs the baseline's score on its row.
     const hardWeak = hard.served[WEAK] ?? 0;
-    expect(hard.quality).toBeLessThan(hard.baselineQuality);
+    expect(hard.quality).toBeLessThan(hard.baseline_quality);
     expect(hard.quality * hard.calls).toBeGreaterThanOrEqual(
-      hard.baselineQuality * hard.calls - hardWeak - 1e-9,
+      hard.baseline_quality * hard.calls - hardWeak - 1e-9,
     );
     expect(report.quality).toBeCloseTo(
       (same.quality * same.calls + hard.quality * hard.calls) / report.calls,
@@ -133,12 +133,12 @@ describe('replay through the real stack', () => {
     const same = report.tasks.find((t) => t.task === 'same')!;
     const hard = report.tasks.find((t) => t.task === 'hard')!;
     expect(same.model).toBe(WEAK);
-    expect(same.ruleKind).toBe('downgrade');
+    expect(same.rule_kind).toBe('downgrade');
     expect(same.share).toBe(1);
     const downgrade = same.decisions.find((d) => d.kind === 'downgrade')!;
     expect(downgrade.call).toBeGreaterThan(0);
     expect(downgrade.call).toBeLessThan(report.calls);
-    expect(hard.ruleKind).not.toBe('downgrade');
+    expect(hard.rule_kind).not.toBe('downgrade');
     expect(hard.decisions.some((d) => d.kind === 'downgrade')).toBe(false);
     expect(report.saving).toBeGreaterThan(0.1);
     // Exploration is what the canary calls cost: on "hard" each canary call lost a point.
@@ -180,7 +180,7 @@ describe('replay through the real stack', () => {
     expect(code).toBe(0);
     const again = JSON.parse(await readFile(second, 'utf8')) as ReplayReport;
     const same = again.tasks.find((t) => t.task === 'same')!;
-    expect(same.ruleKind).toBe('downgrade');
+    expect(same.rule_kind).toBe('downgrade');
     expect(again.saving).toBeGreaterThan(0.1);
   }, 120_000);
 });

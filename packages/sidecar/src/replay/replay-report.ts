@@ -3,7 +3,7 @@
  */
 import type { CostQualityPlot, PlotPoint } from './cost-quality-plot.js';
 import type { SweepPoint } from './reference-points.js';
-import type { ReplayReport } from './replay-run.js';
+import { type ReplayReport, type SweepJson, sweepToJson } from './replay-run.js';
 
 const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
 const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
@@ -74,7 +74,7 @@ export function formatReplayReport(r: ReplayReport): string {
         .filter((_, i) => i % 5 === 0 || i === r.sweep.length - 1)
         .map(
           (s) =>
-            `${pct(s.tolerance, 0)} -> saving ${pct(s.saving)}, retained ${pct(s.qualityRetained)}`,
+            `${pct(s.tolerance, 0)} -> saving ${pct(s.saving)}, retained ${pct(s.quality_retained)}`,
         )
         .join('; '),
   );
@@ -86,12 +86,12 @@ export function formatReplayReport(r: ReplayReport): string {
     `  ${'task'.padEnd(36)} ${'calls'.padStart(6)} ${'final rule'.padEnd(22)} ${'cheap'.padStart(6)} ${'quality'.padStart(8)} ${'base q'.padStart(7)} ${'first'.padStart(6)} ${'changes'.padStart(7)}`,
   );
   for (const t of r.tasks) {
-    const rule = t.ruleKind
-      ? `${t.ruleKind} ${pct(t.share, 0)}`
+    const rule = t.rule_kind
+      ? `${t.rule_kind} ${pct(t.share, 0)}`
       : `none (${t.model === r.baseline ? 'baseline' : t.model})`;
     const cheap = t.calls ? 1 - (t.served[r.baseline] ?? 0) / t.calls : 0;
     push(
-      `  ${t.task.slice(0, 36).padEnd(36)} ${String(t.calls).padStart(6)} ${rule.slice(0, 22).padEnd(22)} ${pct(cheap, 0).padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baselineQuality.toFixed(3).padStart(7)} ${(t.firstRuleAtCall === undefined ? '-' : String(t.firstRuleAtCall)).padStart(6)} ${String(t.decisions.length).padStart(7)}`,
+      `  ${t.task.slice(0, 36).padEnd(36)} ${String(t.calls).padStart(6)} ${rule.slice(0, 22).padEnd(22)} ${pct(cheap, 0).padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baseline_quality.toFixed(3).padStart(7)} ${(t.first_rule_at_call === undefined ? '-' : String(t.first_rule_at_call)).padStart(6)} ${String(t.decisions.length).padStart(7)}`,
     );
   }
   push();
@@ -132,15 +132,15 @@ export function buildCostQualityPlot(
   otherRuns: readonly OnlineRunPoint[] = [],
 ): CostQualityPlot {
   const base = r.baseline_cost_usd || 1;
-  const sweepCurve = (sweep: readonly SweepPoint[], color: string, dashed: boolean) => ({
+  const sweepCurve = (sweep: readonly SweepJson[], color: string, dashed: boolean) => ({
     label: `best per task in hindsight, ${sweep[0]?.mode ?? r.mode} (0-${pct(sweep[sweep.length - 1]?.tolerance ?? 0, 0)})`,
     color,
     dashed,
     points: sweep.map(
       (s): PlotPoint => ({
-        cost: s.costUsd / base,
+        cost: s.cost_usd / base,
         quality: s.quality,
-        label: `${pct(s.tolerance, 0)}: saving ${pct(s.saving)}, retained ${pct(s.qualityRetained)}`,
+        label: `${pct(s.tolerance, 0)}: saving ${pct(s.saving)}, retained ${pct(s.quality_retained)}`,
       }),
     ),
   });
@@ -148,7 +148,9 @@ export function buildCostQualityPlot(
   const cheap = r.references.all_cheapest;
   const curves = [
     sweepCurve(r.sweep, '#1f77b4', false),
-    ...extraSweeps.map((s, i) => sweepCurve(s, i === 0 ? '#9467bd' : '#8c564b', true)),
+    ...extraSweeps.map((s, i) =>
+      sweepCurve(s.map(sweepToJson), i === 0 ? '#9467bd' : '#8c564b', true),
+    ),
   ];
   if (allBase && cheap) {
     curves.push({

@@ -19,7 +19,7 @@ import {
   computeReferences,
   pgr as pgrOf,
   type ReferencePoint,
-  type ReferenceSet,
+  type SweepPoint,
   type ToleranceMode,
 } from './reference-points.js';
 import type { ReplayDataset, ReplayRow, SkippedLine } from './replay-dataset.js';
@@ -128,7 +128,7 @@ export interface RuleEvent {
   readonly kind?: string;
   readonly model?: string;
   readonly share?: number;
-  readonly ruleId: string;
+  readonly rule_id: string;
 }
 
 export interface TaskOutcome {
@@ -137,17 +137,17 @@ export interface TaskOutcome {
   readonly model: string;
   /** The final rule's share of the task's traffic (0 without a rule). */
   readonly share: number;
-  readonly ruleKind?: string;
+  readonly rule_kind?: string;
   readonly calls: number;
   /** Mean score of what was served for this task. */
   readonly quality: number;
   /** Mean recorded score of the baseline on the same rows. */
-  readonly baselineQuality: number;
-  readonly costUsd: number;
-  readonly baselineCostUsd: number;
+  readonly baseline_quality: number;
+  readonly cost_usd: number;
+  readonly baseline_cost_usd: number;
   readonly served: Readonly<Record<string, number>>;
-  /** Call index (1-based, in completion order) of the first rule for this task, if any. */
-  readonly firstRuleAtCall?: number;
+  /** Number of calls completed when the first rule for this task was seen, if any. */
+  readonly first_rule_at_call?: number;
   readonly decisions: readonly RuleEvent[];
 }
 
@@ -186,16 +186,29 @@ export interface ReplayReport {
   };
   readonly served: Readonly<Record<string, { calls: number; cost_usd: number }>>;
   /** What the replay provider itself counted (a cross-check of `served`). */
-  readonly provider_served: Readonly<Record<string, ServedTotals>>;
+  readonly provider_served: Readonly<
+    Record<string, { calls: number; input_tokens: number; output_tokens: number; cost_usd: number }>
+  >;
   readonly route_reasons: Readonly<Record<string, number>>;
   readonly tasks: readonly TaskOutcome[];
   readonly rule_events: readonly RuleEvent[];
   readonly references: Readonly<Record<string, ReferenceJson>>;
-  readonly sweep: ReferenceSet['sweep'];
+  /** The hindsight tolerance sweep in the run's mode. */
+  readonly sweep: readonly SweepJson[];
   readonly prices: readonly ModelPriceInfo[];
   readonly pricing_version: string;
   readonly cost_basis: string;
   readonly duration_ms: number;
+}
+
+export interface SweepJson {
+  readonly tolerance: number;
+  readonly mode: ToleranceMode;
+  readonly cost_usd: number;
+  readonly quality: number;
+  readonly saving: number;
+  readonly quality_retained: number;
+  readonly pgr: number;
 }
 
 export interface ReferenceJson {
@@ -209,6 +222,19 @@ export interface ReferenceJson {
 }
 
 export const DEFAULT_CALL_INTERVAL_MS = 1_000;
+
+/** A sweep point in the report's JSON spelling. */
+export function sweepToJson(p: SweepPoint): SweepJson {
+  return {
+    tolerance: p.tolerance,
+    mode: p.mode,
+    cost_usd: p.costUsd,
+    quality: p.quality,
+    saving: p.saving,
+    quality_retained: p.qualityRetained,
+    pgr: p.pgr,
+  };
+}
 
 /** Rows that hold outcomes of the baseline and every candidate, shuffled and limited. */
 export function selectRows(
@@ -339,7 +365,7 @@ async function drive(
         kind: rule.kind,
         model: rule.targetModel,
         share: rule.share,
-        ruleId: id,
+        rule_id: id,
       });
     }
     for (const [id, rule] of seen) {
@@ -349,7 +375,7 @@ async function drive(
         task: rule.match.task ?? '*',
         ...(rule.match.agent ? { agent: rule.match.agent } : {}),
         action: 'removed',
-        ruleId: id,
+        rule_id: id,
       });
     }
     seen = current;
@@ -508,14 +534,14 @@ function buildReport(
         task,
         model: final?.model ?? baseline,
         share: final?.share ?? 0,
-        ...(final ? { ruleKind: final.kind } : {}),
+        ...(final ? { rule_kind: final.kind } : {}),
         calls: list.length,
         quality: q / list.length,
-        baselineQuality: bq / list.length,
-        costUsd: c,
-        baselineCostUsd: bc,
+        baseline_quality: bq / list.length,
+        cost_usd: c,
+        baseline_cost_usd: bc,
         served: servedCounts,
-        ...(first ? { firstRuleAtCall: first.call } : {}),
+        ...(first ? { first_rule_at_call: first.call } : {}),
         decisions,
       };
     });
@@ -563,12 +589,22 @@ function buildReport(
     baseline_share: n ? baselineServed / n : 0,
     exploration,
     served,
-    provider_served: Object.fromEntries(providerServed),
+    provider_served: Object.fromEntries(
+      [...providerServed].map(([model, t]) => [
+        model,
+        {
+          calls: t.calls,
+          input_tokens: t.inputTokens,
+          output_tokens: t.outputTokens,
+          cost_usd: t.costUsd,
+        },
+      ]),
+    ),
     route_reasons: reasons,
     tasks,
     rule_events: ledger.events,
     references,
-    sweep: refs.sweep,
+    sweep: refs.sweep.map(sweepToJson),
     prices: pricing.describe([baseline, ...candidates]),
     pricing_version: pricing.table.version,
     cost_basis:
