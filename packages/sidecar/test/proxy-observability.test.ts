@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { baggageValue, callerContext, tenantOf } from '../src/proxy/caller-context.js';
+import { looksLikeJsonObject, scanUsage } from '../src/proxy/json-answer.js';
 import { StreamObserver } from '../src/proxy/stream-observer.js';
 import { Counter, Histogram, PrometheusRegistry } from '../src/telemetry/prometheus-registry.js';
 import { createLogger } from '../src/telemetry/request-logger.js';
@@ -167,5 +168,48 @@ describe('request logger', () => {
     silent.log('error', 'x');
     silent.flush?.();
     expect(writes).toHaveLength(1);
+  });
+});
+
+describe('cheap JSON answer reads', () => {
+  it('accepts object-shaped JSON bodies only', () => {
+    const json = 'application/json; charset=utf-8';
+    expect(looksLikeJsonObject(Buffer.from(' {"a":1}\n'), json)).toBe(true);
+    expect(looksLikeJsonObject(Buffer.from('{"a":1}'), 'text/html')).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from('{"a":1}'), undefined)).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from('<html></html>'), json)).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from('{"a":'), json)).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from('[1]'), json)).toBe(false);
+    expect(looksLikeJsonObject(Buffer.from(''), json)).toBe(false);
+  });
+
+  it('finds the usage object from the end, including nested details and strings with braces', () => {
+    const body = {
+      id: 'x',
+      choices: [{ message: { content: 'a "usage": {"prompt_tokens": 999} in text }' } }],
+      usage: {
+        prompt_tokens: 12,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 4 },
+        note: 'x}{',
+      },
+    };
+    expect(scanUsage(Buffer.from(JSON.stringify(body)))).toEqual({
+      inputTokens: 12,
+      outputTokens: 5,
+      cacheReadInputTokens: 4,
+    });
+    expect(scanUsage(Buffer.from(JSON.stringify(body, null, 2)))).toEqual({
+      inputTokens: 12,
+      outputTokens: 5,
+      cacheReadInputTokens: 4,
+    });
+    expect(scanUsage(Buffer.from('{"usage":{"prompt_tokens":3,"total_tokens":3}}'))).toEqual({
+      inputTokens: 3,
+      outputTokens: 0,
+    });
+    expect(scanUsage(Buffer.from('{"id":"no usage"}'))).toBeUndefined();
+    expect(scanUsage(Buffer.from('{"usage":null}'))).toBeUndefined();
+    expect(scanUsage(Buffer.from('{"usage":{"prompt_tokens":3'))).toBeUndefined();
   });
 });

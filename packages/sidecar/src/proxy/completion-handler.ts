@@ -64,6 +64,7 @@ import {
 } from '../upstream/upstream-client.js';
 import { callerContext, tenantOf } from './caller-context.js';
 import { Exchange } from './exchange.js';
+import { looksLikeJsonObject, scanUsage } from './json-answer.js';
 import type { ProducedAnswer } from './produced-answer.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import { parseJsonBody, validateChatBody, validateEmbeddingsBody } from './request-validation.js';
@@ -356,6 +357,28 @@ export function createCompletionHandler(
     reason: RouteReason,
   ): Promise<ProducedAnswer> {
     const buf = await readUpstreamBody(up.body, MAX_UPSTREAM_BODY_BYTES);
+    const contentType = up.headers['content-type'];
+    // Fast path: a 200 that nobody needs parsed (no span, no cache entry) is checked for shape
+    // and has only its usage read; anything else, or anything that looks off, is parsed fully.
+    if (
+      up.status === 200 &&
+      tracer === undefined &&
+      w.storeKey === undefined &&
+      looksLikeJsonObject(buf, typeof contentType === 'string' ? contentType : undefined)
+    ) {
+      const usage = scanUsage(buf);
+      w.x.usage = usage;
+      return {
+        entry: makeEntry(200, '', false, model, usage),
+        raw: buf,
+        reason,
+        usage,
+        finishReasons: undefined,
+        responseId: undefined,
+        passHeaders: passBackHeaders(up.headers),
+        written: false,
+      };
+    }
     const text = buf.toString('utf8');
     let parsed: unknown;
     try {
