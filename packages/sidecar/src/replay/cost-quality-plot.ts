@@ -50,6 +50,11 @@ export function renderCostQualitySvg(plot: CostQualityPlot): string {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (v: number) => MARGIN.left + (v / xMax) * plotW;
+  // Labels of points in the right half go to the point's left so they stay inside the plot.
+  const label = (px: number, py: number, text: string, color: string, bold: boolean) => {
+    const left = px > MARGIN.left + plotW / 2;
+    return `<text x="${f(left ? px - 10 : px + 10)}" y="${f(py)}" fill="${color}"${left ? ' text-anchor="end"' : ''}${bold ? ' font-weight="bold"' : ''}>${esc(text)}</text>`;
+  };
   const y = (v: number) => MARGIN.top + (1 - (v - yMin) / (yMax - yMin || 1)) * plotH;
 
   const out: string[] = [];
@@ -99,7 +104,7 @@ export function renderCostQualitySvg(plot: CostQualityPlot): string {
   for (const p of plot.references) {
     out.push(
       `<circle cx="${f(x(p.cost))}" cy="${f(y(p.quality))}" r="6" fill="#fff" stroke="${p.color}" stroke-width="2"/>`,
-      `<text x="${f(x(p.cost) + 9)}" y="${f(y(p.quality) - 8)}" fill="${p.color}">${esc(p.label)}</text>`,
+      label(x(p.cost), y(p.quality) - 8, p.label, p.color, false),
     );
   }
   for (const p of plot.runs) {
@@ -107,7 +112,7 @@ export function renderCostQualitySvg(plot: CostQualityPlot): string {
     const cy = y(p.quality);
     out.push(
       `<path d="M${f(cx)} ${f(cy - 8)} L${f(cx + 8)} ${f(cy)} L${f(cx)} ${f(cy + 8)} L${f(cx - 8)} ${f(cy)} Z" fill="${p.color}" stroke="#000" stroke-width="0.5"/>`,
-      `<text x="${f(cx + 10)}" y="${f(cy + 16)}" fill="${p.color}" font-weight="bold">${esc(p.label)}</text>`,
+      label(cx, cy + 18, p.label, p.color, true),
     );
   }
   // Legend.
