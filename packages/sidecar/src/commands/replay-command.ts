@@ -34,7 +34,7 @@ mmlu.jsonl, gsm8k.jsonl and mt-bench.jsonl in --out, without the contaminated pr
 
 const RUN_USAGE = `usage: switchyard replay --dataset FILE --baseline MODEL --candidates MODEL[,MODEL...]
                          [--tolerance 0.05] [--mode budget|per-task] [--seed N] [--limit N]
-                         [--concurrency N] [--call-interval-ms N] [--price MODEL=IN/OUT,...] [--json REPORT] [--plot FILE.svg]
+                         [--concurrency N] [--call-interval-ms N] [--sync-every N] [--price MODEL=IN/OUT,...] [--json REPORT] [--plot FILE.svg]
                          [--plot-tolerances X,Y,...] [--quiet]
        switchyard replay convert --from DIR --out DIR
 
@@ -50,6 +50,8 @@ against the baseline and the offline reference points.
   --limit N            replay only the first N shuffled rows
   --concurrency N      calls in flight (default 4)
   --call-interval-ms N simulated time between calls for the sidecar's clock (default 1000)
+  --sync-every N       after every N calls, wait until their spans reached the sidecar
+                       (default 10; 0 = let them flow on the exporter's schedule)
   --price LIST         price overrides, USD per million tokens: MODEL=INPUT/OUTPUT,...
   --json FILE          write the report as JSON
   --plot FILE          write the cost-quality picture as SVG
@@ -118,6 +120,7 @@ export async function runRun(argv: readonly string[], stack: ReplayStackFactory)
       'plot',
       'plot-tolerances',
       'call-interval-ms',
+      'sync-every',
     ],
     ['quiet'],
   );
@@ -172,6 +175,13 @@ export async function runRun(argv: readonly string[], stack: ReplayStackFactory)
     (v) => v >= 0,
     'a non-negative number of milliseconds',
   );
+  const syncEvery = numberOption(
+    o.values,
+    'sync-every',
+    10,
+    (v) => Number.isInteger(v) && v >= 0,
+    'a non-negative integer (0 = never wait for spans)',
+  );
   let overrides: ReturnType<typeof parsePriceOverrides> = {};
   const priceSpec = o.values.get('price');
   if (priceSpec !== undefined) {
@@ -221,6 +231,7 @@ export async function runRun(argv: readonly string[], stack: ReplayStackFactory)
     seed,
     concurrency,
     callIntervalMs,
+    syncEvery,
     pricing,
     ...(limit === undefined ? {} : { limit }),
   };

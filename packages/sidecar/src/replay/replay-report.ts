@@ -19,7 +19,8 @@ export function formatReplayReport(r: ReplayReport): string {
   push(`Switchyard replay: ${r.dataset}`);
   push(
     `  ${r.calls} calls (${r.rows} rows, seed ${r.seed}, concurrency ${r.concurrency}, ` +
-      `${r.call_interval_ms} ms simulated between calls), ${r.errors} errors, ` +
+      `${r.call_interval_ms} ms simulated between calls, spans synced every ${r.sync_every} calls), ` +
+      `${r.errors} errors, ` +
       `${r.skipped_lines} dataset lines skipped, ${r.rows_without_models} rows without the models`,
   );
   push(

@@ -101,6 +101,11 @@ export interface ReplayRunOptions {
    * caps, statistics windows) see production-like time however fast the replay runs.
    */
   readonly callIntervalMs?: number;
+  /**
+   * Calls per round; after each round the replay waits until the round's spans reached the
+   * sidecar (default 10; 0 = never wait, spans flow on the exporter's own schedule).
+   */
+  readonly syncEvery?: number;
   /** Wall clock for the report's duration. Defaults to `Date.now`. */
   readonly now?: () => number;
 }
@@ -160,6 +165,7 @@ export interface ReplayReport {
   readonly seed: number;
   readonly concurrency: number;
   readonly call_interval_ms: number;
+  readonly sync_every: number;
   readonly rows: number;
   readonly calls: number;
   readonly errors: number;
@@ -222,6 +228,7 @@ export interface ReferenceJson {
 }
 
 export const DEFAULT_CALL_INTERVAL_MS = 1_000;
+export const DEFAULT_SYNC_EVERY = 10;
 
 /** A sweep point in the report's JSON spelling. */
 export function sweepToJson(p: SweepPoint): SweepJson {
@@ -390,8 +397,15 @@ async function drive(
     rules: describeRules(ledger.finalRules),
   });
 
+  // Rows are replayed in rounds of `syncEvery`; after each round the replay waits until the
+  // round's spans (calls and feedback) have reached the sidecar. In production, feedback reaches
+  // the learner within seconds, i.e. a few calls at the simulated rate; without this, a fast
+  // machine would deliver it hundreds of calls late and learning would depend on CPU speed.
+  const syncEvery = options.syncEvery ?? DEFAULT_SYNC_EVERY;
+  let roundEnd = syncEvery > 0 ? Math.min(syncEvery, rows.length) : rows.length;
   const worker = async () => {
     for (;;) {
+      if (next >= roundEnd) return;
       const index = next++;
       const row = rows[index];
       if (!row) return;
@@ -429,7 +443,14 @@ async function drive(
       options.progress?.update(progressState());
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  const workers = Math.max(1, options.concurrency);
+  while (next < rows.length) {
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (syncEvery > 0) {
+      await app.flush();
+      roundEnd = Math.min(roundEnd + syncEvery, rows.length);
+    }
+  }
   watchRules();
   options.progress?.done(progressState());
   return ledger;
@@ -572,6 +593,7 @@ function buildReport(
     seed: options.seed,
     concurrency: options.concurrency,
     call_interval_ms: options.callIntervalMs ?? DEFAULT_CALL_INTERVAL_MS,
+    sync_every: options.syncEvery ?? DEFAULT_SYNC_EVERY,
     rows: rows.length,
     calls: n,
     errors: ledger.errors,
