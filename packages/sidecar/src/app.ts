@@ -260,11 +260,13 @@ export function createApp(deps: AppDeps): SidecarApp {
     });
   }
 
+  // One shared listener: nothing is allocated per request to count requests in flight.
+  const onResponseClose = (): void => {
+    active--;
+  };
   const handle: RequestHandler = (req, res) => {
     active++;
-    res.once('close', () => {
-      active--;
-    });
+    res.on('close', onResponseClose);
     if (draining) res.shouldKeepAlive = false;
     try {
       const out = route(req, res);
