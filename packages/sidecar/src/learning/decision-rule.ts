@@ -531,7 +531,7 @@ export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
   maxShare: 1,
   chargeMargin: 0,
   exploreSamples: 8,
-  reserve: 1.25,
+  reserve: 1,
   holdoutSamples: 100,
   holdoutShare: 0.1,
 });

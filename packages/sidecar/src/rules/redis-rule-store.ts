@@ -77,6 +77,7 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
   // Changes made while Redis was unreachable, to be written when it is back.
   let pendingPush = false;
   let pendingHistory: RuleChange[] = [];
+  let pushing: Promise<void> | undefined;
   let closed = false;
   const listeners = new Set<(s: RuleSnapshot) => void>();
 
@@ -95,7 +96,13 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
   async function reload(): Promise<boolean> {
     if (closed) return false;
     try {
-      if (pendingPush) await push();
+      if (pendingPush) {
+        // Several reloads can start at once after an outage (poll, reconnect events): one push.
+        pushing ??= push().finally(() => {
+          pushing = undefined;
+        });
+        await pushing;
+      }
       const res = await client
         .multi()
         .get(k.version)
@@ -128,12 +135,15 @@ export async function openRedisRuleStore(options: RedisRuleStoreOptions): Promis
     const m = client.multi().set(k.learned, JSON.stringify(snapshot.rules)).del(k.pins);
     for (const p of snapshot.pins) m.hset(k.pins, p.id, JSON.stringify(p));
     m.set(k.dryRun, snapshot.dryRun ? '1' : '0');
+    const written = pendingHistory.length;
     for (const c of pendingHistory) m.lpush(k.history, JSON.stringify(c));
     m.ltrim(k.history, 0, maxHistory - 1).incr(k.version);
     const res = await m.exec();
     if (res === null) throw new Error('Redis transaction aborted');
-    pendingPush = false;
-    pendingHistory = [];
+    for (const [err] of res) if (err) throw err;
+    pendingHistory = pendingHistory.slice(written);
+    // A change made while this push was in flight is written by the next one.
+    pendingPush = pendingHistory.length > 0;
     await client.publish(k.channel, String(res[res.length - 1]?.[1] ?? ''));
   }
 
