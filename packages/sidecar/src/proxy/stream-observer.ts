@@ -3,7 +3,6 @@
  * holding it up: it learns the usage, finish reasons, model and id for cost and spans, and keeps
  * the transcript only when the answer is going to be cached.
  */
-import { StringDecoder } from 'node:string_decoder';
 
 export interface ObservedUsage {
   inputTokens: number;
@@ -26,8 +25,8 @@ export class StreamObserver {
   done = false;
   readonly #collect: boolean;
   readonly #chunks: Buffer[] = [];
-  readonly #decoder = new StringDecoder('utf8');
-  #carry = '';
+  /** Bytes after the last newline of the previous chunk (a line still being received). */
+  #carry: Buffer | undefined;
 
   constructor(collectTranscript: boolean) {
     this.#collect = collectTranscript;
@@ -35,7 +34,23 @@ export class StreamObserver {
 
   push(chunk: Buffer): void {
     if (this.#collect) this.#chunks.push(chunk);
-    const text = this.#carry + this.#decoder.write(chunk);
+    let buf = chunk;
+    if (this.#carry !== undefined) {
+      buf = Buffer.concat([this.#carry, chunk]);
+      this.#carry = undefined;
+    }
+    // Only whole lines are looked at; a newline byte never sits inside a UTF-8 sequence.
+    const lastNewline = buf.lastIndexOf(NEWLINE);
+    if (lastNewline < buf.length - 1) {
+      const rest = buf.length - lastNewline - 1;
+      // Bounded: a line longer than 1 MiB is not an SSE line we care about.
+      this.#carry = rest < MAX_CARRY ? Buffer.from(buf.subarray(lastNewline + 1)) : undefined;
+    }
+    if (lastNewline < 0) return;
+    const lines = buf.subarray(0, lastNewline + 1);
+    // Most chunks are plain content deltas: a few byte searches rule them out without decoding.
+    if (this.model !== undefined && !INTERESTING.some((m) => lines.includes(m))) return;
+    const text = lines.toString('utf8');
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
@@ -43,8 +58,6 @@ export class StreamObserver {
       this.#line(text, start, nl);
       start = nl + 1;
     }
-    // Bounded: a line longer than 1 MiB without a newline is not an SSE line we care about.
-    this.#carry = start < text.length && text.length - start < 1 << 20 ? text.slice(start) : '';
   }
 
   /** The full transcript (only when collecting). */
@@ -62,10 +75,16 @@ export class StreamObserver {
       this.done = true;
       return;
     }
-    // Only chunks that can carry something we want are parsed; plain deltas are skipped.
     const line = text.slice(from, to);
-    const wantsModel = this.model === undefined;
-    if (!wantsModel && !line.includes('"usage":{') && !line.includes('"finish_reason":"')) return;
+    if (
+      this.model !== undefined &&
+      !line.includes('"usage":{') &&
+      !line.includes('"usage": {') &&
+      !line.includes('"finish_reason":"') &&
+      !line.includes('"finish_reason": "')
+    ) {
+      return;
+    }
     let chunk: unknown;
     try {
       chunk = JSON.parse(line);
@@ -91,6 +110,17 @@ export class StreamObserver {
     }
   }
 }
+
+const NEWLINE = 0x0a;
+const MAX_CARRY = 1 << 20;
+// What makes a chunk worth decoding: usage, a finish reason, the end marker.
+const INTERESTING: readonly Buffer[] = [
+  '"usage":{',
+  '"usage": {',
+  '"finish_reason":"',
+  '"finish_reason": "',
+  '[DONE]',
+].map((s) => Buffer.from(s));
 
 /** OpenAI's `usage` object (chat or embeddings) in our token vocabulary, if well-formed. */
 export function readUsage(raw: unknown): ObservedUsage | undefined {
