@@ -435,10 +435,8 @@ export function createCompletionHandler(
     headers['cache-control'] = 'no-cache';
     const pass = passBackHeaders(up.headers);
     if (pass !== undefined) Object.assign(headers, pass);
-    if (!x.clientGone) {
-      res.writeHead(200, headers);
-      res.flushHeaders();
-    }
+    // Headers go out with the first chunk (one packet); the client cannot use them before it.
+    if (!x.clientGone) res.writeHead(200, headers);
     const body = up.body;
     w.piping = body;
     return new Promise<ProducedAnswer>((resolve, reject) => {
