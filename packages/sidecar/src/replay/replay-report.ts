@@ -81,10 +81,11 @@ export function formatReplayReport(r: ReplayReport): string {
   );
   push();
   push(
-    'Per task: final rule, served share of the cheaper models, quality; call # of the first rule',
+    'Per task: final rule, share served by cheaper models, quality; calls done when the first ' +
+      'rule (any kind) and the first downgrade appeared; number of rule changes',
   );
   push(
-    `  ${'task'.padEnd(36)} ${'calls'.padStart(6)} ${'final rule'.padEnd(22)} ${'cheap'.padStart(6)} ${'quality'.padStart(8)} ${'base q'.padStart(7)} ${'first'.padStart(6)} ${'changes'.padStart(7)}`,
+    `  ${'task'.padEnd(36)} ${'calls'.padStart(6)} ${'final rule'.padEnd(22)} ${'cheap'.padStart(6)} ${'quality'.padStart(8)} ${'base q'.padStart(7)} ${'first'.padStart(6)} ${'downgr.'.padStart(7)} ${'changes'.padStart(7)}`,
   );
   for (const t of r.tasks) {
     const rule = t.rule_kind
@@ -92,7 +93,7 @@ export function formatReplayReport(r: ReplayReport): string {
       : `none (${t.model === r.baseline ? 'baseline' : t.model})`;
     const cheap = t.calls ? 1 - (t.served[r.baseline] ?? 0) / t.calls : 0;
     push(
-      `  ${t.task.slice(0, 36).padEnd(36)} ${String(t.calls).padStart(6)} ${rule.slice(0, 22).padEnd(22)} ${pct(cheap, 0).padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baseline_quality.toFixed(3).padStart(7)} ${(t.first_rule_at_call === undefined ? '-' : String(t.first_rule_at_call)).padStart(6)} ${String(t.decisions.length).padStart(7)}`,
+      `  ${t.task.slice(0, 36).padEnd(36)} ${String(t.calls).padStart(6)} ${rule.slice(0, 22).padEnd(22)} ${pct(cheap, 0).padStart(6)} ${t.quality.toFixed(3).padStart(8)} ${t.baseline_quality.toFixed(3).padStart(7)} ${(t.first_rule_at_call === undefined ? '-' : String(t.first_rule_at_call)).padStart(6)} ${String(t.decisions.find((d) => d.kind === 'downgrade')?.call ?? '-').padStart(7)} ${String(t.decisions.length).padStart(7)}`,
     );
   }
   push();
