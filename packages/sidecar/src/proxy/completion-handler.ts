@@ -223,6 +223,8 @@ export function createCompletionHandler(
       if (hit !== undefined && hit.entry.stream === stream && hit.entry.status === 200) {
         x.cacheStatus = hit.status;
         x.servedModel = hit.entry.model;
+        // An answer stored after a fallback says so again when it is replayed.
+        if (hit.entry.model !== decision.model) x.reason = 'fallback';
         x.usage = tokensOf(hit.entry);
         replay(x, res, hit.entry, undefined);
         return;
