@@ -36,10 +36,12 @@ import {
   ATTR_SWITCHYARD_ROUTE_REQUESTED_MODEL,
   ATTR_SWITCHYARD_ROUTE_RULE_ID,
   ATTR_SWITCHYARD_TASK_TYPE,
+  CACHE_STATUSES,
   GEN_AI_OPERATION_CHAT,
   GEN_AI_OPERATION_EMBEDDINGS,
   GEN_AI_PROVIDER_OPENAI,
   HEADER_SWITCHYARD_CACHE_CONTROL,
+  ROUTE_REASONS,
   type RouteReason,
   SPAN_NAME_SIDECAR_CACHE_LOOKUP,
 } from '@switchyard/instrumentation/semconv';
@@ -121,6 +123,10 @@ export function createCompletionHandler(
   const validate = endpoint === 'chat' ? validateChatBody : validateEmbeddingsBody;
   const { metrics, logger, tracer } = deps;
   const inflight = metrics.inflight.series();
+  const observeDuration = metrics.duration.series([path]);
+  // Label values come from closed sets (cache statuses, route reasons); one series handle each.
+  const lookupsBy = new Map(CACHE_STATUSES.map((c) => [c, metrics.cacheLookups.series([c])]));
+  const decisionsBy = new Map(ROUTE_REASONS.map((r) => [r, metrics.routeDecisions.series([r])]));
   // Series handles per status code, so recording a request is a Map lookup and an addition.
   const byStatus = new Map<number, CounterSeries>();
   const requestsFor = (status: number): CounterSeries => {
@@ -154,7 +160,11 @@ export function createCompletionHandler(
       }
     } finally {
       inflight.inc(-1);
-      finish(x, req, res);
+      try {
+        finish(x, req, res);
+      } catch {
+        // Bookkeeping (metrics, log, span) must never turn into an unhandled rejection.
+      }
     }
   };
 
@@ -571,10 +581,10 @@ export function createCompletionHandler(
     const status = res.headersSent ? res.statusCode : x.clientGone ? 499 : res.statusCode;
     const seconds = (deps.clock() - x.start) / 1000;
     requestsFor(status).inc();
-    metrics.duration.observe([path], seconds);
+    observeDuration(seconds);
     if (x.requestedModel !== undefined) {
-      metrics.cacheLookups.inc([x.cacheStatus]);
-      if (x.reason !== undefined) metrics.routeDecisions.inc([x.reason]);
+      lookupsBy.get(x.cacheStatus)?.inc();
+      if (x.reason !== undefined) decisionsBy.get(x.reason)?.inc();
     }
     let costUsd: number | undefined;
     let savedUsd: number | undefined;

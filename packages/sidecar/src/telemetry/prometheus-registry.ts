@@ -151,6 +151,12 @@ export class Histogram extends Metric {
     s.count++;
   }
 
+  /** A recorder bound to one series, to observe on a hot path without building label arrays. */
+  series(labels: LabelValues): (value: number) => void {
+    const fixed = [...labels];
+    return (value: number) => this.observe(fixed, value);
+  }
+
   /** Observations of a series. For tests. */
   count(labels: LabelValues = []): number {
     return this.#series.get(labels.join('\u0000'))?.count ?? 0;
