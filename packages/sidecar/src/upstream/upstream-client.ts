@@ -128,7 +128,7 @@ export class UpstreamClient {
   readonly #now: () => number;
   readonly #onFailure: ((event: UpstreamFailureEvent) => void) | undefined;
   readonly #clock: () => number;
-  readonly #live = new Set<LiveAttempt>();
+  readonly #live = new LiveAttempts();
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: UpstreamClientOptions) {
@@ -247,14 +247,7 @@ export class UpstreamClient {
         headers,
         agent: t.agent,
       });
-      const attempt: LiveAttempt = {
-        request: outgoing,
-        started: this.#clock(),
-        answered: false,
-        bytesRead: 0,
-        lastProgress: 0,
-        fail: (error) => fail(error),
-      };
+      const attempt = new LiveAttempt(outgoing, this.#clock(), (error) => fail(error));
       live.add(attempt);
       const fail = (error: AttemptError): void => {
         live.delete(attempt);
@@ -313,7 +306,8 @@ export class UpstreamClient {
   #sweep(): void {
     const cfg = this.#config;
     const now = this.#clock();
-    for (const a of this.#live) {
+    for (let a = this.#live.first; a !== undefined; ) {
+      const next = a.next;
       const socket = a.request.socket;
       if (!a.answered) {
         if (socket?.connecting === true && now - a.started > cfg.connectTimeoutMs) {
@@ -321,28 +315,63 @@ export class UpstreamClient {
         } else if (now - a.started > cfg.timeoutMs) {
           a.fail(new AttemptError('timeout', `no answer within ${cfg.timeoutMs} ms`));
         }
-        continue;
+      } else {
+        // Progress is read off the socket's byte counter: no work per chunk.
+        const bytes = socket?.bytesRead ?? a.bytesRead;
+        if (bytes !== a.bytesRead) {
+          a.bytesRead = bytes;
+          a.lastProgress = now;
+        } else if (now - a.lastProgress > cfg.streamIdleTimeoutMs) {
+          a.fail(
+            new AttemptError('timeout', `the answer stalled for ${cfg.streamIdleTimeoutMs} ms`),
+          );
+        }
       }
-      // Progress is read off the socket's byte counter: no work per chunk.
-      const bytes = socket?.bytesRead ?? a.bytesRead;
-      if (bytes !== a.bytesRead) {
-        a.bytesRead = bytes;
-        a.lastProgress = now;
-      } else if (now - a.lastProgress > cfg.streamIdleTimeoutMs) {
-        a.fail(new AttemptError('timeout', `the answer stalled for ${cfg.streamIdleTimeoutMs} ms`));
-      }
+      a = next;
     }
   }
 }
 
-/** An attempt in flight, watched by the timeout sweeper. */
-interface LiveAttempt {
-  readonly request: ClientRequest;
-  readonly started: number;
-  answered: boolean;
-  bytesRead: number;
-  lastProgress: number;
-  readonly fail: (error: AttemptError) => void;
+/** An attempt in flight, watched by the timeout sweeper; a node of `LiveAttempts`. */
+class LiveAttempt {
+  answered = false;
+  bytesRead = 0;
+  lastProgress = 0;
+  prev: LiveAttempt | undefined = undefined;
+  next: LiveAttempt | undefined = undefined;
+  linked = false;
+
+  constructor(
+    readonly request: ClientRequest,
+    readonly started: number,
+    readonly fail: (error: AttemptError) => void,
+  ) {}
+}
+
+/**
+ * The attempts in flight as an intrusive doubly linked list. A `Set` did the same job but kept
+ * finished attempts (and their requests) reachable long enough to be promoted to the old
+ * generation at high request rates; unlinking clears every reference at once.
+ */
+class LiveAttempts {
+  first: LiveAttempt | undefined = undefined;
+
+  add(a: LiveAttempt): void {
+    a.next = this.first;
+    if (this.first !== undefined) this.first.prev = a;
+    this.first = a;
+    a.linked = true;
+  }
+
+  delete(a: LiveAttempt): void {
+    if (!a.linked) return;
+    a.linked = false;
+    if (a.prev !== undefined) a.prev.next = a.next;
+    else this.first = a.next;
+    if (a.next !== undefined) a.next.prev = a.prev;
+    a.prev = undefined;
+    a.next = undefined;
+  }
 }
 
 /**
