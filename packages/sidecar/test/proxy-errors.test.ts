@@ -263,6 +263,21 @@ describe('bad input gets the OpenAI error shape and the SDK raises its typed err
     }
   });
 
+  it('a model name that is not a valid header value is percent-encoded, never a crash', async () => {
+    for (const model of ['gpt-4o\r\nx-injected: 1', 'модель-1']) {
+      const res = await fetch(chatUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-switchyard-model')).toBe(encodeURIComponent(model));
+      expect(res.headers.get('x-injected')).toBeNull();
+      expect(((await res.json()) as { model: string }).model).toBe(model);
+    }
+    expect((await fetch(`${sidecar.url}/healthz`)).status).toBe(200);
+  });
+
   it('healthz and readyz answer without Redis configured', async () => {
     const h = await fetch(`${sidecar.url}/healthz`);
     expect(h.status).toBe(200);

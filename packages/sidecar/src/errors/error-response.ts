@@ -65,6 +65,12 @@ export function sendErrorWith(
   };
   if (extra !== undefined) Object.assign(headers, extra);
   if (e.headers !== undefined) Object.assign(headers, e.headers);
-  res.writeHead(e.status, headers);
-  res.end(payload);
+  try {
+    res.writeHead(e.status, headers);
+    res.end(payload);
+  } catch {
+    // Reporting an error must never raise another one (an unhandled rejection ends the
+    // process); a response that cannot be written is dropped.
+    res.destroy();
+  }
 }

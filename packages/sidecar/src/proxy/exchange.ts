@@ -45,11 +45,23 @@ export class Exchange {
   answerHeaders(): Record<string, string> {
     return {
       [HEADER_REQUEST_ID]: this.requestId,
-      [HEADER_SWITCHYARD_MODEL]:
+      [HEADER_SWITCHYARD_MODEL]: headerSafe(
         this.servedModel ?? this.routedModel ?? this.requestedModel ?? 'none',
-      [HEADER_SWITCHYARD_RULE]: this.ruleId ?? 'none',
+      ),
+      [HEADER_SWITCHYARD_RULE]: this.ruleId === undefined ? 'none' : headerSafe(this.ruleId),
       [HEADER_SWITCHYARD_CACHE]: this.cacheStatus,
       [HEADER_SWITCHYARD_ROUTE_REASON]: this.reason ?? 'default',
     };
   }
+}
+
+const UNSAFE_HEADER_CHARS = /[^\t\x20-\x7e]/;
+
+/**
+ * A model name or rule id as a header value. Names come from clients and learners; one with a
+ * newline or a non-ASCII character would make Node refuse the whole answer, so such values are
+ * percent-encoded instead.
+ */
+export function headerSafe(value: string): string {
+  return UNSAFE_HEADER_CHARS.test(value) ? encodeURIComponent(value) : value;
 }
