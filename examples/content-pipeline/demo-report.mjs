@@ -254,6 +254,62 @@ function table(rows, columns) {
   ].join('\n');
 }
 
+const list = (ts) => ts.map((t) => `${t.agent}/${t.task}`).join(', ');
+
+/** A few sentences saying what the run showed. */
+function summaryOf(report) {
+  const by = (...states) => report.tasks.filter((t) => states.includes(t.state));
+  const out = [];
+  const full = by('downgraded');
+  const partly = report.rules.filter((r) => r.kind === 'downgrade' && r.share < 1);
+  const kept = by('kept');
+  const exploring = by('exploring');
+  if (report.options.mode === 'budget') {
+    const moved = report.rules.filter((r) => r.kind === 'downgrade');
+    if (moved.length > 0) {
+      out.push(
+        `Spending the ${pct(report.options.tolerance)} quality budget where it buys the most saving, ` +
+          `the sidecar moved traffic to the cheaper model: ` +
+          `${moved.map((r) => `${r.agent}/${r.task} ${pct(r.share)}`).join(', ')} ` +
+          '(a downgraded task keeps 10% on the requested model until that has 100 judged calls).',
+      );
+    }
+  } else {
+    if (full.length > 0) {
+      out.push(
+        `From the reviewer's scores in the spans, the sidecar learned that gpt-4o-mini is within ` +
+          `${pct(report.options.tolerance)} of gpt-4o for ${list(full)} and now serves ` +
+          `${full.length === 1 ? 'it' : 'them'} with it.`,
+      );
+    }
+    if (partly.length > 0) {
+      out.push(
+        `Part of the traffic of ${partly.map((r) => `${r.agent}/${r.task} (${pct(r.share)})`).join(', ')} moved too.`,
+      );
+    }
+  }
+  if (kept.length > 0) {
+    out.push(
+      `It tried the cheaper model on ${list(kept)}, found it too much worse, and kept ` +
+        `${kept.length === 1 ? 'it' : 'them'} on the requested model.`,
+    );
+  }
+  if (exploring.length > 0) out.push(`${list(exploring)}: still being explored at the end.`);
+  const tail = report.cost.lastQuarter;
+  const keptTail = report.quality.lastQuarter.overallKept;
+  out.push(
+    `In the last ${tail.runs} runs a pipeline run cost ${usd(tail.perRunUsd)} instead of ` +
+      `${usd(tail.perRunAllRequestedUsd)} (${pct(tail.savedShare)} less) with ${pct(keptTail)} of the quality.`,
+  );
+  if (report.options.mode === 'per-task') {
+    out.push(
+      'Per task is the strict promise; --mode budget spends the same tolerance across tasks, ' +
+        'where it buys the most, and saves more.',
+    );
+  }
+  return out;
+}
+
 /** Prints the report for people. */
 export function printReport(report, out) {
   const w = (s = '') => out.write(`${s}\n`);
@@ -317,9 +373,20 @@ export function printReport(report, out) {
   const groups = [...new Set(report.timeline.map((e) => e.group))];
   if (groups.length === 0) w('  no change');
   for (const g of groups) {
-    const steps = report.timeline
-      .filter((e) => e.group === g)
-      .map((e) => `run ${e.run}: ${e.rule}`)
+    // One entry per change of kind; share changes within a kind are folded into it.
+    const entries = report.timeline.filter((e) => e.group === g);
+    const phases = [];
+    for (const e of entries) {
+      const cur = phases.at(-1);
+      if (cur !== undefined && cur.first.kind === e.kind) cur.last = e;
+      else phases.push({ first: e, last: e });
+    }
+    const steps = phases
+      .map(({ first, last }) =>
+        first === last || first.kind === 'none'
+          ? `run ${first.run}: ${first.rule}`
+          : `run ${first.run}: ${first.rule} (${pct(last.share)} by run ${last.run})`,
+      )
       .join(' → ');
     w(`  ${g.padEnd(18)} ${steps}`);
   }
@@ -366,6 +433,9 @@ export function printReport(report, out) {
     `  overall ${pct(report.quality.overallKept)} of the requested model's quality kept ` +
       `(last quarter ${pct(report.quality.lastQuarter.overallKept)})`,
   );
+  w();
+  w('Summary');
+  for (const line of summaryOf(report)) w(`  ${line}`);
   if (report.notes.length > 0) {
     w();
     w('Notes');
