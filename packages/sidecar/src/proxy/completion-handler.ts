@@ -94,7 +94,7 @@ interface Work {
   readonly storeKey: string | undefined;
   readonly signal: CancelSignal;
   readonly ctx: Context | undefined;
-  /** Called when the response body is being piped, so a client abort can resume it. */
+  /** The upstream stream being piped, so a client abort can resume it (it may be paused). */
   piping: IncomingMessage | undefined;
 }
 
