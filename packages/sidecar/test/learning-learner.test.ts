@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLearner, learnedRuleId } from '../src/learning/learner.js';
 import type { LlmCallRecord } from '../src/learning/llm-call.js';
 import { pricesFromTable } from '../src/learning/model-prices.js';
@@ -154,6 +154,31 @@ describe('learner, per-task mode', () => {
     feed('x', B, 10, 1);
     await new Promise((r) => setImmediate(r));
     expect(ruleFor(store, 'x')?.kind).toBe('canary');
+    await learner.close();
+  });
+
+  it('decides on the whole synchronous batch of records, whichever verdict crossed the count', async () => {
+    const { store, learner, feed } = setup({ mode: 'per-task', evaluateEveryVerdicts: 10 });
+    // One OTLP request's worth of records: the 10th verdict asks for an evaluation, which must
+    // see all 30 (the order of spans inside a batch must not change decisions).
+    feed('y', B, 30, 1);
+    await new Promise((r) => setImmediate(r));
+    const rule = ruleFor(store, 'y');
+    expect(rule?.kind).toBe('canary');
+    expect(rule?.evidence?.baselineSamples).toBe(30);
+    expect((await store.history()).filter((h) => h.action === 'created')).toHaveLength(1);
+    await learner.close();
+  });
+
+  it('runs its timer on the injected clock: no evaluation while that clock stands still', async () => {
+    const { learner, tick } = setup({ mode: 'per-task', evaluateIntervalMs: 5 });
+    // Real time passes (several timer periods) but the injected clock stands still.
+    await new Promise((r) => setTimeout(r, 40));
+    expect(learner.report().evaluatedAt).toBeNull();
+    tick(1_000);
+    await vi.waitFor(() => expect(learner.report().evaluatedAt).not.toBeNull(), {
+      timeout: 2_000,
+    });
     await learner.close();
   });
 

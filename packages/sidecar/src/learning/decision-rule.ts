@@ -375,6 +375,12 @@ export interface GapPool {
   readonly meanVariance: number;
   /** Groups that contributed. */
   readonly groups: number;
+  /**
+   * Sum of the random-effects weights (prior included) and of weight x gap: with them a group's
+   * own contribution can be taken out again (leave-one-out, see `shrinkGap`).
+   */
+  readonly weight?: number;
+  readonly weightedSum?: number;
 }
 
 /** Smallest between-task variance assumed: tasks are never taken to be exactly alike. */
@@ -425,16 +431,31 @@ export function poolGaps(
     rw += w;
     rwd += w * ds[i]!;
   }
-  return { mean: rwd / rw, tau2, meanVariance: 1 / rw, groups: k };
+  return { mean: rwd / rw, tau2, meanVariance: 1 / rw, groups: k, weight: rw, weightedSum: rwd };
 }
 
 /** A group's gap shrunk toward the pool: posterior mean and variance. */
 export function shrinkGap(e: GroupEstimate, pool: GapPool): { gap: number; variance: number } {
-  const priorVar = pool.tau2 + pool.meanVariance;
-  if (e.candidate.n === 0 || e.baseline.n === 0) return { gap: pool.mean, variance: priorVar };
+  if (e.candidate.n === 0 || e.baseline.n === 0) {
+    return { gap: pool.mean, variance: pool.tau2 + pool.meanVariance };
+  }
   const raw = e.baseline.mean - e.candidate.mean;
   const s2 = e.baseline.variance / e.baseline.n + e.candidate.variance / e.candidate.n;
-  const gap = (priorVar * raw + s2 * pool.mean) / (priorVar + s2);
+  // Leave-one-out: the group is shrunk toward the pool of the OTHER groups (and the prior). With
+  // its own data in the pool it would be counted twice, which with few groups (one task: GSM8K)
+  // roughly halves its posterior variance and makes early, lucky estimates look certain.
+  let poolMean = pool.mean;
+  let poolVar = pool.meanVariance;
+  if (pool.weight !== undefined && pool.weightedSum !== undefined) {
+    const own = 1 / (s2 + pool.tau2);
+    const rest = pool.weight - own;
+    if (rest > 1e-12) {
+      poolMean = (pool.weightedSum - own * raw) / rest;
+      poolVar = 1 / rest;
+    }
+  }
+  const priorVar = pool.tau2 + poolVar;
+  const gap = (priorVar * raw + s2 * poolMean) / (priorVar + s2);
   return { gap, variance: (priorVar * s2) / (priorVar + s2) };
 }
 
@@ -522,11 +543,15 @@ export interface BudgetTuning {
    */
   readonly holdoutSamples: number;
   readonly holdoutShare: number;
+  /** The payback horizon is this share of the calls seen so far, ... */
+  readonly horizonShare: number;
+  /** ... but at least this many calls (and at most `budgetHorizonCalls`). */
+  readonly minHorizonCalls: number;
 }
 
 export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
   optimism: 0.25,
-  incumbentBonus: 0.15,
+  incumbentBonus: 0.4,
   minShare: 0.02,
   maxShare: 1,
   chargeMargin: 0,
@@ -534,6 +559,8 @@ export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
   reserve: 1,
   holdoutSamples: 100,
   holdoutShare: 0.1,
+  horizonShare: 1,
+  minHorizonCalls: 100,
 });
 
 /** The budget decision and the numbers behind it, for the report. */
@@ -576,21 +603,44 @@ export function decideBudget(
   );
   let spent = 0;
   for (let i = 0; i < estimates.length; i++) spent += estimates[i]!.candidateCalls * charges[i]!;
-  // The budget must hold with `confidence`, not just on average: the loss spent so far is
-  // uncertain twice over, through the gap estimates (posterior variance, independent per task)
-  // and through the outcomes themselves (each candidate call's loss is a random variable with
-  // variance about vB + vC). The slack keeps z standard deviations of both in reserve.
-  let spentVariance = 0;
-  for (let i = 0; i < estimates.length; i++) {
-    const e = estimates[i]!;
-    spentVariance += e.candidateCalls ** 2 * posts[i]!.variance;
-    spentVariance += e.candidateCalls * (e.baseline.variance + e.candidate.variance);
-  }
+  // The budget is a promise about traffic already seen, checked at every evaluation over the
+  // next `horizon` calls:
+  //   spent + planned(horizon) + reserve <= earned + X q̄B horizon
+  // where `earned` = X x the baseline quality of every call seen so far, `spent` = the loss of
+  // the candidate calls made so far (charged at each group's posterior gap) and `planned` the
+  // loss the plan adds over the horizon. The horizon is at most as many calls as have been seen
+  // (and at least `minHorizonCalls`): an overdraft is paid back at the pace it was run up,
+  // never over a far future the traffic may not reach, and budget is only spent once earned.
+  // The reserve is z sds of the total loss, past and planned together, so the same group's gap
+  // error is not counted twice: group g's loss is (nC_g + horizon w_g s_g) gap_g, with variance
+  //   (nC_g + horizon w_g s_g)^2 var_g          (the posterior gap; groups independent)
+  // + (nC_g + horizon w_g s_g) vB_g             (outcomes: the candidate's scores on the calls it
+  //                                              served are observed; what those prompts would
+  //                                              have scored on the baseline is not).
+  // With many groups the gap errors average out and the reserve is small relative to the
+  // budget; with one task (GSM8K) it is that task's whole posterior sd, so its share ramps up
+  // only as its evidence accumulates instead of jumping on a few lucky early samples.
   const z = Math.max(normalQuantile(config.confidence), 0) * tuning.reserve;
   const earned = config.tolerance * baselineQualityCalls;
-  const slack = earned - spent - z * Math.sqrt(spentVariance);
-  const capacity = Math.max(config.tolerance * meanBaseline + slack / config.budgetHorizonCalls, 0);
-
+  const horizon = Math.min(
+    config.budgetHorizonCalls,
+    Math.max(calls * tuning.horizonShare, tuning.minHorizonCalls),
+  );
+  const reserveFor = (planned: (i: number) => number): number => {
+    let v = 0;
+    for (let i = 0; i < estimates.length; i++) {
+      const e = estimates[i]!;
+      const n = e.candidateCalls + planned(i);
+      if (n <= 0) continue;
+      v += n * n * posts[i]!.variance + n * e.baseline.variance;
+    }
+    return z * Math.sqrt(v);
+  };
+  const pastReserve = reserveFor(() => 0);
+  const slack = earned - spent - pastReserve;
+  const budgetRate = config.tolerance * meanBaseline;
+  const capacityFor = (reserve: number): number =>
+    Math.max(budgetRate + (earned - spent - reserve) / horizon, 0);
   const items: BudgetItem[] = [];
   const eligible: boolean[] = [];
   for (let i = 0; i < estimates.length; i++) {
@@ -625,7 +675,30 @@ export function decideBudget(
           : 0,
     });
   }
-  const shares = allocateBudget(items, capacity);
+  // The reserve depends on the shares and the shares on the capacity it leaves: start from the
+  // reserve of the past alone and iterate (damped) a few rounds; it settles in practice.
+  let reserve = pastReserve;
+  let capacity = capacityFor(reserve);
+  let shares = allocateBudget(items, capacity);
+  for (let round = 0; round < 8; round++) {
+    const next = reserveFor(
+      (i) => horizon * (estimates[i]!.calls / calls) * (shares.get(String(i)) ?? 0),
+    );
+    if (Math.abs(next - reserve) < 1e-3) break;
+    reserve = round === 0 ? next : (reserve + next) / 2;
+    capacity = capacityFor(reserve);
+    shares = allocateBudget(items, capacity);
+  }
+  // Last word to the reserve of the plan actually chosen: if it still does not fit, shrink.
+  {
+    const r = reserveFor(
+      (i) => horizon * (estimates[i]!.calls / calls) * (shares.get(String(i)) ?? 0),
+    );
+    if (r > reserve + 1e-3) {
+      capacity = capacityFor(r);
+      shares = allocateBudget(items, capacity);
+    }
+  }
 
   // Confidence that the planned traffic-weighted loss stays within the budget rate.
   let plannedLoss = 0;
@@ -637,7 +710,6 @@ export function decideBudget(
     plannedLoss += w * s * posts[i]!.gap;
     plannedVar += (w * s) ** 2 * posts[i]!.variance;
   }
-  const budgetRate = config.tolerance * meanBaseline;
   const budgetConfidence =
     plannedVar > 0 ? normalCdf((budgetRate - plannedLoss) / Math.sqrt(plannedVar)) : 1;
 
@@ -649,13 +721,12 @@ export function decideBudget(
     const current = ctx.current.get(ctx.idOf(e.key));
     // Hysteresis: keep the current share when the change is small (the learner also keeps a
     // group from flipping on and off within `minChangeIntervalMs`).
-    if (
-      current !== undefined &&
-      current.share > 0 &&
-      share > 0 &&
-      Math.abs(share - current.share) < config.shareStep
-    ) {
-      share = current.share;
+    // A cut is the budget's safety valve, so it only waits while it is small relative to the
+    // share (a 0.05 step on a 0.17 share would hide a 30% overspend); growth waits for a full step.
+    if (current !== undefined && current.share > 0 && share > 0) {
+      const cut = current.share - share;
+      const small = cut > 0 ? cut < config.shareStep * current.share : -cut < config.shareStep;
+      if (small) share = current.share;
     }
     if (share < tuning.minShare) continue;
     share = Math.min(1, Math.round(share * 1000) / 1000);

@@ -3,9 +3,14 @@
  * and turns them into learned rules in the `RuleStore` that the router reads.
  *
  * Recording is synchronous and cheap (a few additions into the current bucket). Decisions run in
- * `evaluate()`: on a timer (`evaluateIntervalMs`, default 1 s) and after every
- * `evaluateEveryVerdicts` verdicts, so a fast stream of feedback is not starved. Evaluations never
- * overlap; one requested while another runs makes the running one go round once more.
+ * `evaluate()`: after every `evaluateEveryVerdicts` verdicts, so a fast stream of feedback is not
+ * starved, and on a timer (`evaluateIntervalMs`, default 1 s) so a slow one still gets decided.
+ * Both follow the injected clock and the data, never the wall clock alone: the timer only
+ * evaluates once the injected clock has moved `evaluateIntervalMs` past the last evaluation, and a
+ * verdict-triggered evaluation runs once the current synchronous batch of records (one OTLP
+ * request) is in, so the same calls and verdicts in the same batches give the same decisions
+ * (a replay on a simulated clock is reproducible for its seed). Evaluations never overlap; one
+ * requested while another runs makes the running one go round once more.
  * The store publishes each change to every replica (Redis pub/sub), so a decision is in force
  * everywhere well within a second. With several replicas only the one holding the statistics
  * store's lease writes rules.
@@ -154,6 +159,9 @@ export function createLearner(deps: LearnerDeps): Learner {
   // When each group's rule was last removed: it may not come back before minChangeIntervalMs.
   const removedAt = new Map<string, number>();
   let verdictsSinceEvaluation = 0;
+  // Injected-clock time of the last evaluation's start: the timer only evaluates past it.
+  let lastEvaluatedAt = startedAt;
+  let deferred = false;
   let inflight: Promise<void> | undefined;
   let again = false;
   let closed = false;
@@ -181,8 +189,24 @@ export function createLearner(deps: LearnerDeps): Learner {
     evaluate().catch(onError);
   }
 
+  // After the records of the current synchronous batch: which verdict of a batch crossed the
+  // count must not change what the evaluation sees.
+  function triggerAfterBatch(): void {
+    if (deferred || closed) return;
+    deferred = true;
+    queueMicrotask(() => {
+      deferred = false;
+      trigger();
+    });
+  }
+
+  function onTimer(): void {
+    if (deps.now() - lastEvaluatedAt >= config.evaluateIntervalMs) trigger();
+  }
+
   async function evaluateOnce(): Promise<void> {
     const now = deps.now();
+    lastEvaluatedAt = now;
     const taskStats = await stats.read(now);
     // Every replica reports the shared statistics; only the lease holder decides.
     if (!(await stats.tryLead(now))) {
@@ -391,7 +415,7 @@ export function createLearner(deps: LearnerDeps): Learner {
 
   const timer =
     config.enabled && config.evaluateIntervalMs > 0
-      ? setInterval(trigger, config.evaluateIntervalMs)
+      ? setInterval(onTimer, config.evaluateIntervalMs)
       : undefined;
   timer?.unref();
 
@@ -454,7 +478,7 @@ export function createLearner(deps: LearnerDeps): Learner {
         verdictsSinceEvaluation >= config.evaluateEveryVerdicts
       ) {
         verdictsSinceEvaluation = 0;
-        trigger();
+        triggerAfterBatch();
       }
     },
     evaluate() {

@@ -80,6 +80,8 @@ export interface ReplayStackFactory {
     readonly sidecarUrl: string;
     readonly tracesUrl: string;
     readonly pricing: ReplayPricing;
+    /** Calls per synced round (see `ReplayRunOptions.syncEvery`); 0 = not synced. */
+    readonly syncEvery?: number;
   }): Promise<ReplayApplication>;
 }
 
@@ -306,6 +308,7 @@ export async function runReplay(
       sidecarUrl: sidecar.baseUrl,
       tracesUrl: sidecar.tracesUrl,
       pricing,
+      syncEvery: options.syncEvery ?? DEFAULT_SYNC_EVERY,
     });
     const ledger = await drive(rows, options, sidecar, app, clock);
     await app.flush();

@@ -43,7 +43,13 @@ export async function startReplaySidecar(options: ReplaySidecarOptions): Promise
     ],
     env: { SWITCHYARD_CACHE: 'false', SWITCHYARD_STATE_DIR: stateDir },
     file: {
-      learning: { ladders: { [options.baseline]: [...options.candidates] } },
+      learning: {
+        ladders: { [options.baseline]: [...options.candidates] },
+        // Decisions every 25 verdicts only (the learner's default count), not also on its 1 s
+        // timer: simulated time passes 1 s per call, so the timer would fire at a point that
+        // depends on how fast this machine replays, and the same seed would decide differently.
+        evaluateIntervalMs: 0,
+      },
     },
   });
   try {
@@ -73,5 +79,11 @@ export async function startReplaySidecar(options: ReplaySidecarOptions): Promise
 /** The stack `switchyard replay` uses. */
 export const defaultReplayStack: ReplayStackFactory = {
   startSidecar: startReplaySidecar,
-  startApplication: (options) => startReplayApplication(options),
+  // With synced rounds the spans leave at each round's flush only: a scheduled export in the
+  // middle of a round would hand the learner part of the round at a wall-clock-dependent point.
+  startApplication: (options) =>
+    startReplayApplication({
+      ...options,
+      ...((options.syncEvery ?? 0) > 0 ? { exportDelayMs: 600_000 } : {}),
+    }),
 };
