@@ -128,7 +128,7 @@ async function getJson(url) {
 function describeRules(listing) {
   const rules = listing.rules.filter((r) => r.source === 'learned');
   const full = rules.filter((r) => r.kind === 'downgrade').length;
-  return `${rules.length} rules (${full} downgrade, ${rules.length - full} canary)`;
+  return `rules: ${full} downgrade, ${rules.length - full} canary`;
 }
 
 async function main() {
@@ -198,7 +198,19 @@ async function main() {
     let spend = 0;
     let baseline = 0;
     let calls = 0;
-    for (let i = 0; i < options.iterations; i++) {
+    // Ctrl-C: finish the current run, then report what was done and close everything.
+    let interrupted = false;
+    const onSignal = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    cleanups.push(async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    for (let i = 0; i < options.iterations && !interrupted; i++) {
       const topic = `${TOPICS[i % TOPICS.length]} (#${i + 1})`;
       const run = await pipeline.run(topic);
       runs.push(run);
@@ -263,6 +275,9 @@ async function main() {
       world: WORLD_QUALITY,
       durationMs: Date.now() - started,
     });
+    if (interrupted) {
+      report.notes.unshift(`Interrupted after ${runs.length} of ${options.iterations} runs.`);
+    }
     printReport(report, process.stdout);
     if (options.json !== undefined) {
       await writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);

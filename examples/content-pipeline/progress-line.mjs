@@ -19,8 +19,8 @@ export function createProgressLine({ total, sink = process.stderr, now = Date.no
   function format(s) {
     const saving = s.baselineUsd > 0 ? 1 - s.spendUsd / s.baselineUsd : 0;
     return (
-      `run ${s.done}/${total} · ${s.calls} LLM calls (sidecar counted ${s.counted}) · ` +
-      `spend $${s.spendUsd.toFixed(4)} vs $${s.baselineUsd.toFixed(4)} all on requested model ` +
+      `run ${s.done}/${total} · ${s.calls} calls, ${s.counted} counted by the sidecar · ` +
+      `$${s.spendUsd.toFixed(3)} vs $${s.baselineUsd.toFixed(3)} as requested ` +
       `(${(saving * 100).toFixed(1)}% less) · ${s.rules}`
     );
   }
@@ -31,7 +31,7 @@ export function createProgressLine({ total, sink = process.stderr, now = Date.no
         const t = now();
         if (t - last < 100 && state.done < total) return;
         last = t;
-        const columns = sink.columns ?? 120;
+        const columns = sink.columns || 120;
         const line = format(state).slice(0, Math.max(20, columns - 1));
         sink.write(`\r${line.padEnd(shown.length)}`);
         shown = line;
