@@ -15,6 +15,11 @@ const STATIC_RULES = {
     { id: 'half-drafts', match: { task: 'draft' }, targetModel: 'gpt-4o-mini', share: 0.5 },
     { id: 'long-prompts', match: { minPromptTokens: 1000 }, targetModel: 'gpt-4.1-mini' },
     { id: 'greetings', match: { messagePattern: '^hello' }, targetModel: 'gpt-4.1-nano' },
+    {
+      id: 'embeddings-never',
+      match: { model: 'text-embedding-3-large' },
+      targetModel: 'text-embedding-3-small',
+    },
   ],
   pins: [{ id: 'never-refine', match: { agent: 'refine' } }],
 };
@@ -162,6 +167,14 @@ describe('routing through the proxy (real sockets, openai SDK)', () => {
     expect(r.upstreamModel).toBe('gpt-4o-mini');
     expect(r.headers.get('x-switchyard-route-reason')).toBe('canary');
     await store.setLearnedRules([], []);
+  });
+
+  it('never re-routes embeddings (vectors of two models are not comparable)', async () => {
+    const { response } = await client.embeddings
+      .create({ model: 'text-embedding-3-large', input: 'hello' })
+      .withResponse();
+    expect(upstream.requests.at(-1)?.body?.model).toBe('text-embedding-3-large');
+    expect(response.headers.get('x-switchyard-route-reason')).toBe('default');
   });
 
   it('counts decisions and savings in /metrics', async () => {
