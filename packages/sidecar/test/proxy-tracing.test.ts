@@ -111,6 +111,27 @@ describe("the sidecar's own spans", () => {
     expect(server?.attributes['switchyard.cost.saved_usd']).toBeCloseTo(0.0075, 9);
   });
 
+  it('reads usage and finish reasons off a passing stream', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'stream me' }],
+    });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Hello from gpt-4o-mini');
+    const [server] = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
+    expect(server?.attributes).toMatchObject({
+      'gen_ai.usage.input_tokens': 10,
+      'gen_ai.usage.output_tokens': 3,
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.response.id': 'chatcmpl-stream',
+    });
+    // 10 input and 3 output tokens of gpt-4o-mini at 0.15/0.60 per million
+    expect(server?.attributes['switchyard.cost.usd']).toBeCloseTo(10 * 0.15e-6 + 3 * 0.6e-6, 12);
+  });
+
   it('marks a failed upstream call and the fallback', async () => {
     upstream.behavior = (rec, res) => {
       if (rec.body?.model !== 'gpt-4o-mini') return false;
