@@ -133,6 +133,12 @@ function describeRules(listing) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
+  // The demo is self-contained: the shell's OTEL_* settings (OTEL_SDK_DISABLED, a sampler, an
+  // exporter) must not keep the spans from its own sidecar. The OpenTelemetry SDK reads some of
+  // them straight from process.env, so they are removed from this process's environment.
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('OTEL_')) delete process.env[name];
+  }
   const started = Date.now();
   const prices = createPriceTable();
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-demo-'));
