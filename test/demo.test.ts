@@ -51,7 +51,17 @@ function node(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
   });
 }
 
+interface SpendRow {
+  agent: string;
+  task: string;
+  model: string;
+  calls: number;
+  costUsd: number;
+}
+
 interface DemoReport {
+  spend: SpendRow[];
+  spendApp: SpendRow[];
   options: { iterations: number; mode: string; tolerance: number };
   calls: { app: number; agentSteps: number; reviews: number; sidecarCounted: number };
   providerByModel?: Record<string, number>;
@@ -93,8 +103,22 @@ describe('npm run demo (examples/content-pipeline/demo.mjs, built packages)', ()
     expect(report.calls.reviews).toBe(200 * 4);
     expect(report.calls.sidecarCounted).toBeGreaterThan(0);
     expect(report.calls.sidecarCounted).toBe(report.calls.app);
-    // The sidecar's cost, counted from the spans, is the application's own bill.
+    // The sidecar's cost, counted from the spans, is the application's own bill, row by row.
     expect(report.sidecar.totals?.costUsd).toBeCloseTo(report.cost.actualUsd, 6);
+    const row = (rows: SpendRow[], agent: string, model: string) =>
+      rows.find((x) => x.agent === agent && x.model === model);
+    for (const agent of ['research', 'outline', 'draft', 'refine']) {
+      for (const model of ['gpt-4o', 'gpt-4o-mini']) {
+        expect(row(report.spend, agent, model)?.calls).toBe(
+          row(report.spendApp, agent, model)?.calls,
+        );
+        expect(row(report.spend, agent, model)?.costUsd).toBeCloseTo(
+          row(report.spendApp, agent, model)?.costUsd ?? Number.NaN,
+          9,
+        );
+      }
+    }
+    expect(row(report.spend, 'research', 'gpt-4o-mini')?.calls).toBeGreaterThan(100);
 
     // research: gpt-4o-mini is as good in the fake world → a full downgrade with its evidence.
     const research = report.rules.find((x) => x.agent === 'research');

@@ -200,7 +200,26 @@ export function buildReport({
       // What the fake provider really answered, by model.
       providerByModel: providerCalls,
     },
-    spend: tally(allCalls, (c, model) => `${c.agent}\u0000${c.task}\u0000${model}`, prices),
+    // Spend as the sidecar counted it from the spans: the learner's statistics per
+    // (agent, task, requested model), split by the model that answered.
+    spend: (learning?.tasks ?? []).flatMap((t) =>
+      t.arms.map((a) => ({
+        agent: t.agent,
+        task: t.task,
+        requestedModel: t.model,
+        model: a.model,
+        calls: a.calls,
+        inputTokens: a.inputTokens,
+        outputTokens: a.outputTokens,
+        costUsd: a.costUsd,
+        requestedCostUsd: a.costUsd + a.savedUsd,
+        judged: a.judged,
+        quality: a.quality,
+      })),
+    ),
+    // The same from the application's own record of its calls (usage and served model of each
+    // answer, priced with the price table the spans use): a cross-check of the span path.
+    spendApp: tally(allCalls, (c, model) => `${c.agent}\u0000${c.task}\u0000${model}`, prices),
     sidecar: {
       totals: learning?.totals ?? null,
       mode: learning?.mode ?? null,
@@ -332,7 +351,7 @@ export function printReport(report, out) {
   w(`The provider answered: ${served}.`);
   w();
 
-  w('Spend by agent, task and the model that answered');
+  w('Spend by agent, task and the model that answered, as the sidecar counted it from the spans');
   w(
     table(
       [...report.spend].sort((a, b) => b.costUsd - a.costUsd),
@@ -345,8 +364,16 @@ export function printReport(report, out) {
         { title: 'tokens out', value: (r) => r.outputTokens, right: true },
         { title: 'cost', value: (r) => usd(r.costUsd), right: true },
         { title: 'on requested model', value: (r) => usd(r.requestedCostUsd), right: true },
+        { title: 'judged', value: (r) => r.judged, right: true },
+        { title: 'quality', value: (r) => q(r.quality), right: true },
       ],
     ),
+  );
+  const appTotal = report.spendApp.reduce((a, r) => a + r.costUsd, 0);
+  const sidecarTotal = report.spend.reduce((a, r) => a + r.costUsd, 0);
+  w(
+    `The application's own tally of the same calls (usage of each answer, same price table): ` +
+      `${usd(appTotal)}${Math.abs(appTotal - sidecarTotal) < 5e-5 ? ', the same' : ` (sidecar: ${usd(sidecarTotal)})`}.`,
   );
   w();
 
