@@ -273,7 +273,10 @@ function table(rows, columns) {
   ].join('\n');
 }
 
-const list = (ts) => ts.map((t) => `${t.agent}/${t.task}`).join(', ');
+const list = (ts) => {
+  const names = ts.map((t) => `${t.agent}/${t.task}`);
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+};
 
 /** A few sentences saying what the run showed. */
 function summaryOf(report) {
