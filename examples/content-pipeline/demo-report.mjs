@@ -284,7 +284,10 @@ function summaryOf(report) {
   const out = [];
   const full = by('downgraded');
   const partly = report.rules.filter((r) => r.kind === 'downgrade' && r.share < 1);
-  const kept = by('kept');
+  // Kept after the sidecar tried the cheaper model on it (a canary), or never tried at all.
+  const tried = (t) => report.timeline.some((e) => e.group === `${t.agent}/${t.task}`);
+  const kept = by('kept').filter(tried);
+  const untried = by('kept').filter((t) => !tried(t));
   const exploring = by('exploring');
   if (report.options.mode === 'budget') {
     const moved = report.rules.filter((r) => r.kind === 'downgrade');
@@ -315,6 +318,9 @@ function summaryOf(report) {
       `It tried the cheaper model on ${list(kept)}, found it too much worse, and kept ` +
         `${kept.length === 1 ? 'it' : 'them'} on the requested model.`,
     );
+  }
+  if (untried.length > 0) {
+    out.push(`${list(untried)}: not explored in this run, served as requested.`);
   }
   if (exploring.length > 0) out.push(`${list(exploring)}: still being explored at the end.`);
   const tail = report.cost.lastQuarter;
