@@ -188,12 +188,21 @@ export function createApp(deps: AppDeps): SidecarApp {
     return g.length === expectedAuth.length && timingSafeEqual(g, expectedAuth);
   }
 
+  function adminRequired(): AuthenticationError {
+    return new AuthenticationError(
+      'The rules API and dashboard need "Authorization: Bearer <SWITCHYARD_ADMIN_TOKEN>".',
+      { headers: { 'www-authenticate': 'Bearer' } },
+    );
+  }
+
   function readiness(res: ServerResponse): void {
     const redisState = redis === undefined ? 'not-configured' : redis.isReady() ? 'up' : 'down';
     if (redis !== undefined) metrics.redisUp.set([], redisState === 'up' ? 1 : 0);
-    const ready = !draining && redisState !== 'down';
-    sendJson(res, ready ? 200 : 503, {
-      status: draining ? 'draining' : ready ? 'ready' : 'degraded',
+    // A Redis outage degrades the sidecar to its memory tier but fails no request, so the
+    // replica stays ready (a failing probe on every replica at once would take the whole
+    // service out); the body and `switchyard_redis_up` say it is degraded. Only draining is 503.
+    sendJson(res, draining ? 503 : 200, {
+      status: draining ? 'draining' : redisState === 'down' ? 'degraded' : 'ready',
       redis: redisState,
     });
   }
@@ -234,6 +243,8 @@ export function createApp(deps: AppDeps): SidecarApp {
         return;
       case '/':
         if (deps.dashboard === undefined) break;
+        // The dashboard shows spend and rules: the same guard as the rules API.
+        if (!adminAllowed(req)) throw adminRequired();
         return deps.dashboard(req, res);
       default:
         if (path.startsWith('/v1/models/') && path.length > 11) {
@@ -248,12 +259,7 @@ export function createApp(deps: AppDeps): SidecarApp {
         }
         if (path === '/switchyard' || path.startsWith('/switchyard/')) {
           if (deps.admin === undefined) break;
-          if (!adminAllowed(req)) {
-            throw new AuthenticationError(
-              'The rules API needs "Authorization: Bearer <SWITCHYARD_ADMIN_TOKEN>".',
-              { headers: { 'www-authenticate': 'Bearer' } },
-            );
-          }
+          if (!adminAllowed(req)) throw adminRequired();
           return deps.admin(req, res);
         }
     }

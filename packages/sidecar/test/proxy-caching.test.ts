@@ -92,22 +92,24 @@ describe('cache integration through the proxy (memory tier, real sockets, openai
     expect(r.response.headers.get('x-switchyard-cache')).toBe('miss');
   });
 
-  it('x-switchyard-tenant scopes the cache instead of the credential', async () => {
+  it('x-switchyard-tenant narrows the credential and never widens it', async () => {
     const body = {
       model: 'gpt-4o',
       temperature: 0,
       messages: [{ role: 'user' as const, content: unique() }],
     };
-    await client.chat.completions.create(body, { headers: { 'x-switchyard-tenant': 'acme' } });
+    const acme = { headers: { 'x-switchyard-tenant': 'acme' } };
+    await client.chat.completions.create(body, acme);
+    const sameTenantSameKey = await client.chat.completions.create(body, acme).withResponse();
+    expect(sameTenantSameKey.response.headers.get('x-switchyard-cache')).toBe('hit-memory');
+    // Naming the tenant is not enough to read its answers: the credential must match too.
     const other = new OpenAI({ baseURL: sidecar.baseURL, apiKey: 'sk-other-key', maxRetries: 0 });
-    const sameTenant = await other.chat.completions
-      .create(body, { headers: { 'x-switchyard-tenant': 'acme' } })
-      .withResponse();
-    expect(sameTenant.response.headers.get('x-switchyard-cache')).toBe('hit-memory');
-    const otherTenant = await other.chat.completions
+    const sameTenantOtherKey = await other.chat.completions.create(body, acme).withResponse();
+    expect(sameTenantOtherKey.response.headers.get('x-switchyard-cache')).toBe('miss');
+    const otherTenantSameKey = await client.chat.completions
       .create(body, { headers: { 'x-switchyard-tenant': 'globex' } })
       .withResponse();
-    expect(otherTenant.response.headers.get('x-switchyard-cache')).toBe('miss');
+    expect(otherTenantSameKey.response.headers.get('x-switchyard-cache')).toBe('miss');
   });
 
   it('caches under the routed model and says which model answered', async () => {

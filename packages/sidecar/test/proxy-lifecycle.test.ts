@@ -163,6 +163,33 @@ describe('sidecar lifecycle, logs, endpoints', () => {
     expect(upstream.requests.at(-1)?.path).toBe('/v1/embeddings');
   });
 
+  it('guards the dashboard like the rules API beyond loopback', async () => {
+    const config = loadConfig({
+      argv: ['--host', '0.0.0.0'],
+      env: { SWITCHYARD_LOG_LEVEL: 'silent', SWITCHYARD_ADMIN_TOKEN: 'tok-456' },
+    });
+    const app = createApp({
+      config,
+      dashboard: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<p>spend</p>');
+      },
+    });
+    const server = createServer(app.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const denied = await fetch(`${url}/`);
+      expect(denied.status).toBe(401);
+      const allowed = await fetch(`${url}/`, { headers: { authorization: 'Bearer tok-456' } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toBe('<p>spend</p>');
+    } finally {
+      await app.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('guards /switchyard/* with the admin token beyond loopback, and answers 404 without handlers', async () => {
     const base = { SWITCHYARD_LOG_LEVEL: 'silent' };
     expect(() => loadConfig({ argv: ['--host', '0.0.0.0'], env: base })).toThrow(
@@ -206,7 +233,8 @@ describe('sidecar lifecycle, logs, endpoints', () => {
       expect((await fetch(`${url}/v1/traces`, { method: 'POST', body: '{}' })).status).toBe(200);
       expect((await fetch(`${url}/`)).status).toBe(404);
       const ready = await fetch(`${url}/readyz`);
-      expect(ready.status).toBe(503);
+      // Degraded, not unready: requests are still served from memory and upstream.
+      expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'degraded', redis: 'down' });
       expect(await (await fetch(`${url}/metrics`)).text()).toContain('switchyard_redis_up 0');
     } finally {

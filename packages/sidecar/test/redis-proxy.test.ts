@@ -160,6 +160,8 @@ describe('Redis killed mid-run (own redis-server)', () => {
       async () => (await readyz(sidecar)).redis === 'down',
     );
     expect(await redisUpMetric(sidecar)).toBe(0);
+    // Degraded but still ready: an outage must not take replicas out of a load balancer.
+    expect((await readyz(sidecar)).status).toBe(200);
 
     // Everything is still served: memory hits, and misses through the upstream.
     const calls = upstream.requests.length;

@@ -40,12 +40,16 @@ export function callerContext(headers: IncomingHttpHeaders): CallerContext {
   return { agent, task };
 }
 
-/** The cache tenant: `x-switchyard-tenant` if sent, else the Authorization header, else ''. */
+/**
+ * The cache tenant: the caller's credential, narrowed by `x-switchyard-tenant` when sent.
+ * The header can only split a credential's answers further, never widen them: a caller that
+ * names another tenant still needs that tenant's credential to read its answers.
+ */
 export function tenantOf(headers: IncomingHttpHeaders): string {
-  const t = headers[HEADER_SWITCHYARD_TENANT];
-  if (typeof t === 'string' && t.length > 0) return `tenant:${t}`;
   const auth = headers.authorization;
-  return typeof auth === 'string' ? `auth:${auth}` : '';
+  const credential = typeof auth === 'string' ? `auth:${auth}` : '';
+  const t = headers[HEADER_SWITCHYARD_TENANT];
+  return typeof t === 'string' && t.length > 0 ? `tenant:${t}|${credential}` : credential;
 }
 
 function single(v: string | string[] | undefined): string | undefined {
