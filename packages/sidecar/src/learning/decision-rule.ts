@@ -22,16 +22,20 @@
  * w_g is g's share of traffic and s_g the share of g sent to C. Two statistical steps:
  *  1. Empirical-Bayes shrinkage. One task has few samples, but all tasks together say a lot
  *     about how much worse C usually is. The gaps d_g are pooled with a random-effects model
- *     (DerSimonian-Laird): d_g ~ N(mu, tau^2 + s_g^2). Each task's posterior gap is
- *     d^_g = (tau^2 d_g + s_g^2 mu) / (tau^2 + s_g^2), variance tau^2 s_g^2 / (tau^2 + s_g^2);
- *     a task with no candidate data gets mu (before any data: `priorGap` x baseline quality).
+ *     (DerSimonian-Laird): d_g ~ N(mu, tau^2 + s_g^2), tau^2 estimated from the data. Each task
+ *     is shrunk toward the pool of the OTHER tasks (leave-one-out mean mu_-g, variance V_-g):
+ *     d^_g = (t2 d_g + s_g^2 mu_-g) / (t2 + s_g^2), variance t2 s_g^2 / (t2 + s_g^2), with
+ *     t2 = tau^2 + V_-g; a task with no candidate data gets mu (before any data: `priorGap` x
+ *     baseline quality).
  *  2. Knapsack. Each group offers saving w_g (costB - costC) per unit of share for a loss of
  *     w_g max(d^_g, 0). The budget is filled greedily by saving per unit of loss, so the last group
  *     that fits gets a partial share. Ranking uses an optimistic gap d^_g - kappa sqrt(var)
  *     (explore where C looks promising but is uncertain), charging uses d^_g.
- *     Capacity per call = X q̄B + slack / horizon, where slack = the budget earned so far in the
- *     window minus the loss already spent on candidate calls (exploration included), so early
- *     exploration is paid back and an unspent budget is used.
+ *  3. Budget only spent once earned. Over a horizon H = the calls seen so far (>= 100, <=
+ *     `budgetHorizonCalls`): spent + planned(H) + z sd(spent + planned) <= earned + X q̄B H, where
+ *     earned = X x the baseline quality of the calls seen, spent = the candidate calls' loss so
+ *     far at their OBSERVED scores (only the baseline side is estimated), planned = H w_g s_g d^_g.
+ *     See `decideBudget` for the variance. One task's share thus ramps up with its evidence.
  *     Groups whose candidate has fewer than `minSamples` judged calls get the exploration share
  *     first (charged to the same budget) and are capped at `exploration.maxShare`.
  */
@@ -547,6 +551,10 @@ export interface BudgetTuning {
   readonly horizonShare: number;
   /** ... but at least this many calls (and at most `budgetHorizonCalls`). */
   readonly minHorizonCalls: number;
+  /** Charge the past at the observed candidate scores (true) or at the posterior gap (false). */
+  readonly observedSpent: boolean;
+  /** With `observedSpent`: weight of the observed gap against the posterior gap (1 = observed only). */
+  readonly observedWeight: number;
 }
 
 export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
@@ -561,6 +569,8 @@ export const DEFAULT_BUDGET_TUNING: BudgetTuning = Object.freeze({
   holdoutShare: 0.1,
   horizonShare: 1,
   minHorizonCalls: 100,
+  observedSpent: true,
+  observedWeight: 1,
 });
 
 /** The budget decision and the numbers behind it, for the report. */
@@ -601,22 +611,51 @@ export function decideBudget(
   const charges = posts.map((p) =>
     Math.max(p.gap + tuning.chargeMargin * Math.sqrt(p.variance), 0),
   );
+  // Loss spent so far, per group, and the sd of its per-call estimate. The candidate's scores
+  // on the calls it served are observed, so the past is charged at the group's RAW gap
+  // (baseline mean minus the candidate's observed mean); only what those prompts would have
+  // scored on the baseline is estimated (by the baseline arm's mean, sd sqrt(vB / nB)).
+  // Shrinking the observed part toward the pool would add error to a known quantity: for the
+  // groups that carry most candidate traffic (chosen for small gaps) it overcharges the past
+  // and leaves budget unspent. A gain (candidate better) is a gain: the promise is about the
+  // summed loss. Without judged calls on both arms the posterior gap stands in.
+  const pastGap: number[] = [];
+  const pastSd: number[] = [];
   let spent = 0;
-  for (let i = 0; i < estimates.length; i++) spent += estimates[i]!.candidateCalls * charges[i]!;
+  for (let i = 0; i < estimates.length; i++) {
+    const e = estimates[i]!;
+    const observed = tuning.observedSpent && e.baseline.n > 0 && e.candidate.n > 0;
+    const gap = observed
+      ? tuning.observedWeight * (e.baseline.mean - e.candidate.mean) +
+        (1 - tuning.observedWeight) * charges[i]!
+      : charges[i]!;
+    // Unjudged candidate calls are charged at the candidate's mean: that part is estimated.
+    const unjudged = Math.max(1 - e.candidate.n / Math.max(e.candidateCalls, 1), 0);
+    const sd = observed
+      ? Math.sqrt(
+          e.baseline.variance / e.baseline.n +
+            (unjudged * e.candidate.variance) / Math.max(e.candidate.n, 1),
+        )
+      : Math.sqrt(posts[i]!.variance);
+    pastGap.push(gap);
+    pastSd.push(sd);
+    spent += e.candidateCalls * gap;
+  }
   // The budget is a promise about traffic already seen, checked at every evaluation over the
   // next `horizon` calls:
   //   spent + planned(horizon) + reserve <= earned + X q̄B horizon
   // where `earned` = X x the baseline quality of every call seen so far, `spent` = the loss of
-  // the candidate calls made so far (charged at each group's posterior gap) and `planned` the
-  // loss the plan adds over the horizon. The horizon is at most as many calls as have been seen
+  // the candidate calls made so far (at their observed scores, above) and `planned` the loss the
+  // plan adds over the horizon (at the posterior gaps). The horizon is at most as many calls as have been seen
   // (and at least `minHorizonCalls`): an overdraft is paid back at the pace it was run up,
   // never over a far future the traffic may not reach, and budget is only spent once earned.
   // The reserve is z sds of the total loss, past and planned together, so the same group's gap
-  // error is not counted twice: group g's loss is (nC_g + horizon w_g s_g) gap_g, with variance
-  //   (nC_g + horizon w_g s_g)^2 var_g          (the posterior gap; groups independent)
-  // + (nC_g + horizon w_g s_g) vB_g             (outcomes: the candidate's scores on the calls it
-  //                                              served are observed; what those prompts would
-  //                                              have scored on the baseline is not).
+  // error is not counted twice. With n = nC_g past and m = horizon w_g s_g planned candidate
+  // calls, group g's loss has variance (groups independent)
+  //   (n sd(past gap) + m sd(d^_g))^2   the estimates; past and plan share the baseline arm,
+  //                                     so they are added as fully correlated (an upper bound)
+  // + n vB + m (vB + vC)                outcomes: for past calls only the baseline side is
+  //                                     unobserved; for planned calls both sides are.
   // With many groups the gap errors average out and the reserve is small relative to the
   // budget; with one task (GSM8K) it is that task's whole posterior sd, so its share ramps up
   // only as its evidence accumulates instead of jumping on a few lucky early samples.
@@ -630,9 +669,13 @@ export function decideBudget(
     let v = 0;
     for (let i = 0; i < estimates.length; i++) {
       const e = estimates[i]!;
-      const n = e.candidateCalls + planned(i);
-      if (n <= 0) continue;
-      v += n * n * posts[i]!.variance + n * e.baseline.variance;
+      const n = e.candidateCalls;
+      const m = planned(i);
+      if (n + m <= 0) continue;
+      // The past's and the plan's errors share the group's baseline estimate: added as if
+      // fully correlated (an upper bound), then the outcome noise of every call.
+      v += (n * pastSd[i]! + m * Math.sqrt(posts[i]!.variance)) ** 2;
+      v += (n + m) * e.baseline.variance + m * e.candidate.variance;
     }
     return z * Math.sqrt(v);
   };

@@ -66,8 +66,9 @@ export interface LearningConfig {
   /** Also evaluate after this many verdicts, so a fast stream is not starved. Default 25. */
   readonly evaluateEveryVerdicts: number;
   /**
-   * Budget mode: how many calls ahead the learner plans to pay back (or use up) the difference
-   * between the budget earned so far and the loss spent so far. Default 4,000 calls.
+   * Budget mode: the longest horizon, in calls, over which the learner pays back (or uses up)
+   * the difference between the budget earned so far and the loss spent so far. The horizon is
+   * the number of calls seen so far (at least 100), capped by this. Default 4,000 calls.
    */
   readonly budgetHorizonCalls: number;
   /**
