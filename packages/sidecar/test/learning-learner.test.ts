@@ -235,8 +235,10 @@ describe('learner, budget mode', () => {
   it('keeps learning but leaves rules to the router in dry-run', async () => {
     const { store, learner, feed } = setup({ mode: 'budget' });
     await store.setDryRun(true);
-    feed('same', B, 100, 0.9);
-    feed('same', C, 100, 0.9);
+    // Enough traffic that one task's confidence reserve leaves room for a downgrade (the budget
+    // is only what the traffic seen has earned).
+    feed('same', B, 1000, 0.9);
+    feed('same', C, 300, 0.9);
     await learner.evaluate();
     expect(store.snapshot().dryRun).toBe(true);
     expect(ruleFor(store, 'same')?.kind).toBe('downgrade');
