@@ -110,12 +110,19 @@ describe('caller context', () => {
     expect(callerContext({})).toEqual({ agent: undefined, task: undefined });
   });
 
-  it('derives the tenant from x-switchyard-tenant, else the credential', () => {
+  it('derives the tenant from the credential, narrowed by x-switchyard-tenant', () => {
     expect(tenantOf({ authorization: 'Bearer a' })).not.toBe(
       tenantOf({ authorization: 'Bearer b' }),
     );
-    expect(tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'acme' })).toBe(
+    // The header splits one credential's answers; it never lets another credential in.
+    expect(tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'acme' })).not.toBe(
       tenantOf({ authorization: 'Bearer b', 'x-switchyard-tenant': 'acme' }),
+    );
+    expect(tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'acme' })).not.toBe(
+      tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'globex' }),
+    );
+    expect(tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'acme' })).toBe(
+      tenantOf({ authorization: 'Bearer a', 'x-switchyard-tenant': 'acme' }),
     );
     // A tenant header can never collide with a credential of the same text.
     expect(tenantOf({ 'x-switchyard-tenant': 'Bearer a' })).not.toBe(
