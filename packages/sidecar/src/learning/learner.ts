@@ -162,6 +162,8 @@ export function createLearner(deps: LearnerDeps): Learner {
   // Injected-clock time of the last evaluation's start: the timer only evaluates past it.
   let lastEvaluatedAt = startedAt;
   let deferred = false;
+  // Rule writes that the store has applied but is still persisting; awaited by close().
+  const persisting = new Set<Promise<void>>();
   let inflight: Promise<void> | undefined;
   let again = false;
   let closed = false;
@@ -250,7 +252,19 @@ export function createLearner(deps: LearnerDeps): Learner {
     report = buildReport(now, taskStats, budget);
 
     const { rules, changes } = diff(now, learned, decisions, byId);
-    if (changes.length > 0) await deps.store.setLearnedRules(rules, changes);
+    if (changes.length === 0) return;
+    const before = deps.store.snapshot().version;
+    const write = deps.store.setLearnedRules(rules, changes);
+    if (deps.store.snapshot().version !== before) {
+      // The store applied the rules at once (memory, snapshot file) and only persists them now,
+      // in order: the next decision need not wait for disk I/O. Otherwise a slow write would
+      // push the next evaluation, and so its rules, later by a machine-dependent amount.
+      const tracked = write.catch(onError).finally(() => persisting.delete(tracked));
+      persisting.add(tracked);
+    } else {
+      // Applied only when written (Redis): the next decision must see these rules.
+      await write;
+    }
   }
 
   function diff(
@@ -490,6 +504,7 @@ export function createLearner(deps: LearnerDeps): Learner {
       closed = true;
       if (timer !== undefined) clearInterval(timer);
       await inflight?.catch(() => {});
+      await Promise.all(persisting);
     },
   };
 }
