@@ -120,17 +120,6 @@ describe('per-task mode', () => {
     expect(d).toMatchObject({ kind: 'canary', share: 0.1 });
   });
 
-  it('stops exploring a task once its canary calls have spent half of its own tolerance', () => {
-    // Baseline 0.4, the candidate 0.3 worse on its 10 canary calls: 3 points of quality lost.
-    const small = { ...group('small', [100, 0.4], [10, 0.1], 110), candidateCalls: 10 };
-    // Half of 5% of 0.4 x 110 calls is 1.1 points: no more exploration on this task for now.
-    expect(decidePerTask([small], ctx({ mode: 'per-task', minSamples: 20 }))).toEqual([]);
-    // With 1,000 calls seen the same loss fits (half of 5% of 0.4 x 1,000 = 10): explore again.
-    const big = { ...small, calls: 1000 };
-    const [d] = decidePerTask([big], ctx({ mode: 'per-task', minSamples: 20 }));
-    expect(d).toMatchObject({ kind: 'canary', share: 0.1 });
-  });
-
   it('does not explore when exploration is off or its spend cap is reached', () => {
     const g = group('few', [200, 0.9], [0, 0]);
     expect(decidePerTask([g], ctx({ mode: 'per-task', exploration: { enabled: false } }))).toEqual(

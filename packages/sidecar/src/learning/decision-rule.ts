@@ -293,9 +293,6 @@ function explorationAllowed(e: GroupEstimate, config: LearningConfig): boolean {
   );
 }
 
-/** Share of a task's own tolerance that per-task exploration may spend (the rest is margin). */
-const PER_TASK_EXPLORATION_SHARE = 0.5;
-
 /**
  * Per-task decisions: downgrade only what is, with `confidence`, within tolerance on its own data.
  * @example decidePerTask(estimateGroups(stats, ladders, prices, windowMs), ctx)
@@ -353,23 +350,9 @@ export function decidePerTask(
       });
       continue;
     }
-    // Explore while the answer is open: too few samples, or not clearly outside the tolerance;
-    // and only while the task can afford it. Exploration spends the task's own tolerance: the
-    // loss of its candidate calls so far (at their observed scores) must stay within
-    // `perTaskExplorationShare` of X x the baseline quality of the task's calls seen so far, so a
-    // small task whose answer stays open is not explored past its promise.
+    // Explore while the answer is open: too few samples, or not clearly outside the tolerance.
     const open = e.candidate.n < config.minSamples || confidence >= 0.05;
-    const explorationLoss =
-      e.candidate.n > 0 && e.baseline.n > 0
-        ? e.candidateCalls * Math.max(e.baseline.mean - e.candidate.mean, 0)
-        : 0;
-    const affordable =
-      explorationLoss <=
-      PER_TASK_EXPLORATION_SHARE *
-        config.tolerance *
-        e.calls *
-        (e.baseline.n > 0 ? e.baseline.mean : 1);
-    if (open && affordable && explorationAllowed(e, config)) {
+    if (open && explorationAllowed(e, config)) {
       const share = config.exploration.share;
       out.push({
         key: e.key,
