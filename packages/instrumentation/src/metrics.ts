@@ -73,37 +73,82 @@ export function createGenAiMetrics(meter: Meter): GenAiMetrics {
     unit: 'USD',
   });
 
+  // The SDK hashes the attribute set of every recording; handing it the same frozen objects for
+  // the same (operation, model, agent, task, …) at least spares building and spreading three
+  // objects per call, and keeps their shapes stable for the SDK's hashing.
+  const attributeSets = new Map<string, CallAttributeSets>();
+
   return {
     record(m) {
-      const attributes: Attributes = {
-        [ATTR_GEN_AI_OPERATION_NAME]: m.operation,
-        [ATTR_GEN_AI_PROVIDER_NAME]: m.provider,
-        [ATTR_GEN_AI_REQUEST_MODEL]: m.requestModel,
-      };
-      if (m.responseModel !== undefined) attributes[ATTR_GEN_AI_RESPONSE_MODEL] = m.responseModel;
-      if (m.agent !== undefined) attributes[ATTR_GEN_AI_AGENT_NAME] = m.agent;
-      if (m.task !== undefined) attributes[ATTR_SWITCHYARD_TASK_TYPE] = m.task;
-      if (m.errorType !== undefined) attributes[ATTR_ERROR_TYPE] = m.errorType;
-
-      if (Number.isFinite(m.durationS) && m.durationS >= 0)
-        duration.record(m.durationS, attributes);
-      if (isCount(m.inputTokens)) {
-        tokens.record(m.inputTokens, {
-          ...attributes,
-          [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_INPUT,
-        });
-      }
-      if (isCount(m.outputTokens)) {
-        tokens.record(m.outputTokens, {
-          ...attributes,
-          [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_OUTPUT,
-        });
-      }
+      const sets = attributeSetsOf(attributeSets, m);
+      if (Number.isFinite(m.durationS) && m.durationS >= 0) duration.record(m.durationS, sets.call);
+      if (isCount(m.inputTokens)) tokens.record(m.inputTokens, sets.input);
+      if (isCount(m.outputTokens)) tokens.record(m.outputTokens, sets.output);
       if (m.costUsd !== undefined && Number.isFinite(m.costUsd) && m.costUsd >= 0) {
-        cost.add(m.costUsd, attributes);
+        cost.add(m.costUsd, sets.call);
       }
     },
   };
+}
+
+/** The attribute sets of one combination of call attributes: the call's, and per token type. */
+interface CallAttributeSets {
+  /** The measurement fields the sets were built from, to rule out a key collision. */
+  readonly fields: readonly (string | undefined)[];
+  readonly call: Attributes;
+  readonly input: Attributes;
+  readonly output: Attributes;
+}
+
+// Metric attributes are low-cardinality by design, so few combinations ever exist; the bound only
+// guards against a caller that puts something unbounded in a model or agent name.
+const MAX_ATTRIBUTE_SETS = 1024;
+
+function attributeSetsOf(cache: Map<string, CallAttributeSets>, m: GenAiCallMeasurement) {
+  // \u0001 stands for "absent" (not the empty string). A name containing the separators could make
+  // two combinations share a key, so a hit is checked against its fields before use.
+  const key = `${m.operation}\u0000${m.provider}\u0000${m.requestModel}\u0000${m.responseModel ?? '\u0001'}\u0000${m.agent ?? '\u0001'}\u0000${m.task ?? '\u0001'}\u0000${m.errorType ?? '\u0001'}`;
+  let sets = cache.get(key);
+  if (sets === undefined || !sameFields(sets.fields, m)) {
+    const call: Attributes = {
+      [ATTR_GEN_AI_OPERATION_NAME]: m.operation,
+      [ATTR_GEN_AI_PROVIDER_NAME]: m.provider,
+      [ATTR_GEN_AI_REQUEST_MODEL]: m.requestModel,
+    };
+    if (m.responseModel !== undefined) call[ATTR_GEN_AI_RESPONSE_MODEL] = m.responseModel;
+    if (m.agent !== undefined) call[ATTR_GEN_AI_AGENT_NAME] = m.agent;
+    if (m.task !== undefined) call[ATTR_SWITCHYARD_TASK_TYPE] = m.task;
+    if (m.errorType !== undefined) call[ATTR_ERROR_TYPE] = m.errorType;
+    sets = Object.freeze({
+      fields: [
+        m.operation,
+        m.provider,
+        m.requestModel,
+        m.responseModel,
+        m.agent,
+        m.task,
+        m.errorType,
+      ],
+      call: Object.freeze(call),
+      input: Object.freeze({ ...call, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_INPUT }),
+      output: Object.freeze({ ...call, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_OUTPUT }),
+    });
+    if (cache.size >= MAX_ATTRIBUTE_SETS) cache.clear();
+    cache.set(key, sets);
+  }
+  return sets;
+}
+
+function sameFields(f: readonly (string | undefined)[], m: GenAiCallMeasurement): boolean {
+  return (
+    f[0] === m.operation &&
+    f[1] === m.provider &&
+    f[2] === m.requestModel &&
+    f[3] === m.responseModel &&
+    f[4] === m.agent &&
+    f[5] === m.task &&
+    f[6] === m.errorType
+  );
 }
 
 function isCount(n: number | undefined): n is number {

@@ -371,26 +371,33 @@ export class ModelCall {
       attributes[ATTR_ERROR_TYPE] = this.errorType;
       span.setStatus({ code: SpanStatusCode.ERROR, message: this.errorMessage ?? '' });
     }
-    // Set before pricing, so a failing price table still leaves the usage on the span.
-    span.setAttributes(attributes);
 
-    if (out.inputTokens === undefined && out.outputTokens === undefined) return undefined;
+    // One setAttributes for usage and cost together; a failing price table still leaves the usage
+    // on the span (its error surfaces after the attributes are set).
+    let cost: ReturnType<PriceTable['cost']>;
+    let pricingError: unknown;
     const table = this.settings.priceTable;
-    const usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number } = {
-      inputTokens: out.inputTokens ?? 0,
-      outputTokens: out.outputTokens ?? 0,
-    };
-    if (out.cachedInputTokens !== undefined) usage.cacheReadInputTokens = out.cachedInputTokens;
-    const cost = table.cost(out.responseModel ?? this.requestModel, usage);
-    if (cost === undefined) return undefined;
-    span.setAttributes({
-      [ATTR_SWITCHYARD_COST_USD]: cost.totalUsd,
-      [ATTR_SWITCHYARD_COST_INPUT_USD]: cost.inputUsd,
-      [ATTR_SWITCHYARD_COST_OUTPUT_USD]: cost.outputUsd,
-      [ATTR_SWITCHYARD_COST_CACHE_READ_USD]: cost.cacheReadUsd,
-      [ATTR_SWITCHYARD_PRICING_VERSION]: table.version,
-    });
-    return cost.totalUsd;
+    if (out.inputTokens !== undefined || out.outputTokens !== undefined) {
+      try {
+        cost = table.cost(out.responseModel ?? this.requestModel, {
+          inputTokens: out.inputTokens ?? 0,
+          outputTokens: out.outputTokens ?? 0,
+          cacheReadInputTokens: out.cachedInputTokens,
+        });
+      } catch (error) {
+        pricingError = error;
+      }
+    }
+    if (cost !== undefined) {
+      attributes[ATTR_SWITCHYARD_COST_USD] = cost.totalUsd;
+      attributes[ATTR_SWITCHYARD_COST_INPUT_USD] = cost.inputUsd;
+      attributes[ATTR_SWITCHYARD_COST_OUTPUT_USD] = cost.outputUsd;
+      attributes[ATTR_SWITCHYARD_COST_CACHE_READ_USD] = cost.cacheReadUsd;
+      attributes[ATTR_SWITCHYARD_PRICING_VERSION] = table.version;
+    }
+    span.setAttributes(attributes);
+    if (pricingError !== undefined) throw pricingError;
+    return cost?.totalUsd;
   }
 }
 
