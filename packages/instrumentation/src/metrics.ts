@@ -77,10 +77,17 @@ export function createGenAiMetrics(meter: Meter): GenAiMetrics {
   // the same (operation, model, agent, task, …) at least spares building and spreading three
   // objects per call, and keeps their shapes stable for the SDK's hashing.
   const attributeSets = new Map<string, CallAttributeSets>();
+  // Consecutive calls mostly share their attributes (same agent, same model), so the last sets are
+  // checked first: a few string comparisons instead of building and hashing a key.
+  let last: CallAttributeSets | undefined;
 
   return {
     record(m) {
-      const sets = attributeSetsOf(attributeSets, m);
+      let sets = last;
+      if (sets === undefined || !sameFields(sets.fields, m)) {
+        sets = attributeSetsOf(attributeSets, m);
+        last = sets;
+      }
       if (Number.isFinite(m.durationS) && m.durationS >= 0) duration.record(m.durationS, sets.call);
       if (isCount(m.inputTokens)) tokens.record(m.inputTokens, sets.input);
       if (isCount(m.outputTokens)) tokens.record(m.outputTokens, sets.output);

@@ -21,7 +21,7 @@ import {
 import { getAgentScope } from './agent-scope.js';
 import { TextBudget } from './content-capture.js';
 import { type CallSettings, ModelCall } from './model-call.js';
-import { type CreateMethod, isApiPromise, type ResourceLike } from './openai-shapes.js';
+import type { CreateMethod, ResourceLike } from './openai-shapes.js';
 import type { OperationSpec } from './operations.js';
 import { mergeRequestHeaders } from './request-headers.js';
 import { serverAddressOf } from './server-address.js';
@@ -65,13 +65,8 @@ export function wrapCreate(
       return original.apply(this, args as [unknown, unknown]);
     }
     let call: ModelCall;
-    let callArgs: unknown[];
-    let callContext: ReturnType<typeof context.active>;
     try {
-      const prepared = prepareCall(owner, spec, this as ResourceLike, body as Obj, args);
-      call = prepared.call;
-      callArgs = prepared.args;
-      callContext = prepared.context;
+      call = prepareCall(owner, spec, this as ResourceLike, body as Obj, args);
     } catch (error) {
       diag.error(
         '@switchyard/instrumentation: could not start a span; calling openai untraced',
@@ -81,29 +76,31 @@ export function wrapCreate(
     }
     let result: unknown;
     try {
-      // Inside the span's context, so HTTP-level instrumentation nests under the model call.
-      result = context.with(callContext, original, this, ...(callArgs as [unknown, unknown]));
+      // Inside the span's context, so HTTP-level instrumentation nests under the model call. The
+      // request body and options are the (possibly amended) first two arguments.
+      result = context.with(call.context, original, this, ...(args as [unknown, unknown]));
     } catch (error) {
-      call.guard(() => call.fail(error));
+      call.run(call.fail, error);
       throw error;
     }
-    call.guard(() => {
-      if (isApiPromise(result)) call.observePromise(result);
-      else call.observeValue(result);
-    });
+    call.observe(result);
     return result;
   };
   wrapped[ORIGINAL_METHOD] = original;
   return wrapped;
 }
 
+/**
+ * Starts the span and returns its call. `args` is the wrapper's own rest-parameter array (never
+ * the caller's objects): its first two slots are replaced by the body and options to send.
+ */
 function prepareCall(
   owner: CallTracer,
   spec: OperationSpec,
   resource: ResourceLike,
   body: Obj,
   args: unknown[],
-): { call: ModelCall; args: unknown[]; context: ReturnType<typeof context.active> } {
+): ModelCall {
   const settings = owner.settings();
   const startedAt = settings.now();
   const parent = context.active();
@@ -163,9 +160,7 @@ function prepareCall(
     typeof options === 'object' && options !== null
       ? { ...options, headers: mergeRequestHeaders((options as Obj).headers, headers) }
       : { headers };
-  const callArgs = args.slice();
-  callArgs[0] = sentBody;
-  callArgs[1] = sentOptions;
-  const call = new ModelCall(settings, spec, span, startedAt, model, scope, hideUsageChunk);
-  return { call, args: callArgs, context: callContext };
+  args[0] = sentBody;
+  args[1] = sentOptions;
+  return new ModelCall(settings, spec, span, callContext, startedAt, model, scope, hideUsageChunk);
 }

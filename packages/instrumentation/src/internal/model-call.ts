@@ -1,4 +1,4 @@
-import { type Attributes, diag, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, type Context, diag, type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { GenAiMetrics } from '../metrics.js';
 import type { PriceTable } from '../pricing/price-table.js';
 import {
@@ -31,6 +31,7 @@ import type { AgentScope } from './agent-scope.js';
 import { TextBudget } from './content-capture.js';
 import {
   type ApiPromiseLike,
+  isApiPromise,
   isStream,
   type ResponsePropsLike,
   readHeader,
@@ -71,17 +72,29 @@ export class ModelCall {
     private readonly settings: CallSettings,
     private readonly spec: OperationSpec,
     private readonly span: Span,
+    /** The caller's context with this call's span in it. */
+    readonly context: Context,
     private readonly startedAt: number,
     private readonly requestModel: string,
     private readonly scope: AgentScope | undefined,
     private readonly hideUsageChunk: boolean,
   ) {}
 
+  /** Watches what the SDK's `create` returned; never throws. */
+  observe(result: unknown): void {
+    try {
+      if (isApiPromise(result)) this.observePromise(result);
+      else this.observeValue(result);
+    } catch (error) {
+      this.ownError(error);
+    }
+  }
+
   /** Watches the `APIPromise` the SDK returned, without consuming or replacing it. */
   observePromise(promise: ApiPromiseLike): void {
     promise.responsePromise.then(
-      (props) => this.guard(() => this.onResponse(props)),
-      (error: unknown) => this.guard(() => this.fail(error)),
+      (props) => this.run(this.onResponse, props),
+      (error: unknown) => this.run(this.fail, error),
     );
     const parseResponse = promise.parseResponse;
     const call = this;
@@ -89,7 +102,7 @@ export class ModelCall {
     // with _thenUnwrap); reading the result here therefore never parses a body nobody wanted.
     promise.parseResponse = function observedParseResponse(this: unknown, ...args: unknown[]) {
       const parsed = parseResponse.apply(this, args);
-      call.guard(() => call.onParsed(parsed));
+      call.run(call.onParsed, parsed);
       return parsed;
     };
     const thenUnwrap = promise._thenUnwrap;
@@ -101,7 +114,7 @@ export class ModelCall {
         transform: (result: unknown, props: unknown) => unknown,
       ) {
         return thenUnwrap.call(this, (result: unknown, props: unknown) => {
-          call.guard(() => call.onParsedValue(result));
+          call.run(call.onParsedValue, result);
           return transform(result, props);
         });
       };
@@ -121,8 +134,8 @@ export class ModelCall {
   observeValue(value: unknown): void {
     if (isThenable(value)) {
       value.then(
-        (result) => this.guard(() => this.onResult(result)),
-        (error: unknown) => this.guard(() => this.fail(error)),
+        (result) => this.run(this.onResult, result),
+        (error: unknown) => this.run(this.fail, error),
       );
     } else {
       this.onResult(value);
@@ -141,14 +154,28 @@ export class ModelCall {
     try {
       fn();
     } catch (error) {
-      diag.error('@switchyard/instrumentation: failed to record a model call', error);
-      if (!this.ended) {
-        this.ended = true;
-        try {
-          this.span.end();
-        } catch {
-          // The span is lost; the call itself is unaffected.
-        }
+      this.ownError(error);
+    }
+  }
+
+  /** `guard` for one method and argument, without allocating a closure on the hot path. */
+  run<A>(method: (this: ModelCall, arg: A) => void, arg: A): void {
+    try {
+      method.call(this, arg);
+    } catch (error) {
+      this.ownError(error);
+    }
+  }
+
+  /** A failure of our own code: logged, and the span ended so it is never left open. */
+  private ownError(error: unknown): void {
+    diag.error('@switchyard/instrumentation: failed to record a model call', error);
+    if (!this.ended) {
+      this.ended = true;
+      try {
+        this.span.end();
+      } catch {
+        // The span is lost; the call itself is unaffected.
       }
     }
   }
@@ -171,8 +198,8 @@ export class ModelCall {
       // Registered before the SDK adopts `parsed` into its own promise, so a stream is wrapped
       // before the caller can touch it.
       parsed.then(
-        (value) => this.guard(() => this.onResult(value)),
-        (error: unknown) => this.guard(() => this.fail(error)),
+        (value) => this.run(this.onResult, value),
+        (error: unknown) => this.run(this.fail, error),
       );
     } else {
       this.onResult(parsed);
@@ -215,17 +242,20 @@ export class ModelCall {
       step: IteratorResult<unknown>,
     ): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
       if (step.done) {
-        call.guard(() => call.streamDone(stream));
+        call.run(call.streamDone, stream);
         return step;
       }
       let hide = false;
-      call.guard(() => {
+      try {
         hide = call.onChunk(step.value);
-      });
+      } catch (error) {
+        // As in guard(), without a closure per chunk.
+        call.ownError(error);
+      }
       return hide ? inner.next().then(onStep, onError) : step;
     };
     const onError = (error: unknown): never => {
-      call.guard(() => call.fail(error));
+      call.run(call.fail, error);
       throw error;
     };
     const wrapped: AsyncIterator<unknown> & AsyncIterable<unknown> = {
@@ -244,7 +274,7 @@ export class ModelCall {
     if (inner.throw) {
       const innerThrow = inner.throw.bind(inner);
       wrapped.throw = (error?: unknown) => {
-        call.guard(() => call.fail(error));
+        call.run(call.fail, error);
         return innerThrow(error);
       };
     }
