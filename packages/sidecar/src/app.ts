@@ -25,6 +25,7 @@ import { createCompletionHandler } from './proxy/completion-handler.js';
 import { createModelsHandler } from './proxy/models-handler.js';
 import type { ProducedAnswer } from './proxy/produced-answer.js';
 import type { ProxyDeps } from './proxy/proxy-deps.js';
+import type { RoutedAnswerHook } from './proxy/routed-answer.js';
 import { MemoryRuleStore } from './routing/memory-rule-store.js';
 import { Router } from './routing/router.js';
 import type { RuleStore } from './routing/rule.js';
@@ -70,6 +71,8 @@ export interface AppDeps {
   readonly admin?: RequestHandler;
   /** `GET /` (dashboard). 404 when absent. */
   readonly dashboard?: RequestHandler;
+  /** Told about routed, non-streamed chat answers (shadow judging). Absent: no work at all. */
+  readonly routedAnswer?: RoutedAnswerHook;
 }
 
 export interface SidecarApp {
@@ -169,6 +172,7 @@ export function createApp(deps: AppDeps): SidecarApp {
     now,
     clock,
     newRequestId,
+    ...(deps.routedAnswer !== undefined ? { routedAnswer: deps.routedAnswer } : {}),
   };
   const chat = createCompletionHandler(proxyDeps, 'chat');
   const embeddings = createCompletionHandler(proxyDeps, 'embeddings');

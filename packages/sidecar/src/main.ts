@@ -13,6 +13,7 @@ import { TieredCache } from './cache/tiered-cache.js';
 import { loadConfig } from './config/load-config.js';
 import type { SidecarConfig } from './config/sidecar-config.js';
 import type { RequestHandler } from './http/request-handler.js';
+import type { RoutedAnswerHook } from './proxy/routed-answer.js';
 import {
   createRedisConnection,
   type RedisConnection,
@@ -41,6 +42,8 @@ export interface SidecarPluginHandlers {
   readonly traceIntake?: RequestHandler;
   readonly admin?: RequestHandler;
   readonly dashboard?: RequestHandler;
+  /** Told about routed, non-streamed chat answers (shadow judging). */
+  readonly routedAnswer?: RoutedAnswerHook;
   /** Called on shutdown, after in-flight requests finished, before Redis closes. */
   close?(): Promise<void>;
 }
@@ -152,6 +155,7 @@ export async function startSidecar(options: StartSidecarOptions = {}): Promise<R
       traceIntake?: RequestHandler;
       admin?: RequestHandler;
       dashboard?: RequestHandler;
+      routedAnswer?: RoutedAnswerHook;
     } = {};
     for (const p of plugins) {
       if (p.createHandlers === undefined) continue;
@@ -159,6 +163,7 @@ export async function startSidecar(options: StartSidecarOptions = {}): Promise<R
       if (h.traceIntake !== undefined) handlers.traceIntake = h.traceIntake;
       if (h.admin !== undefined) handlers.admin = h.admin;
       if (h.dashboard !== undefined) handlers.dashboard = h.dashboard;
+      if (h.routedAnswer !== undefined) handlers.routedAnswer = h.routedAnswer;
       if (h.close !== undefined) cleanups.unshift(() => (h.close as () => Promise<void>)());
     }
 

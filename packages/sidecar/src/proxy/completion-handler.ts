@@ -70,6 +70,7 @@ import { looksLikeJsonObject, scanUsage } from './json-answer.js';
 import type { ProducedAnswer } from './produced-answer.js';
 import type { ProxyDeps } from './proxy-deps.js';
 import { parseJsonBody, validateChatBody, validateEmbeddingsBody } from './request-validation.js';
+import type { RoutedAnswerHook } from './routed-answer.js';
 import { type ObservedUsage, readUsage, StreamObserver } from './stream-observer.js';
 import { passBackHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
@@ -370,6 +371,19 @@ export function createCompletionHandler(
   ): Promise<ProducedAnswer> {
     const buf = await readUpstreamBody(up.body, MAX_UPSTREAM_BODY_BYTES);
     const contentType = up.headers['content-type'];
+    // Shadow judging: one `undefined` check when off; the answer is parsed again only when the
+    // hook's owner has already decided (sample, budget, concurrency) that it will use it.
+    const hook = deps.routedAnswer;
+    if (
+      hook !== undefined &&
+      up.status === 200 &&
+      endpoint === 'chat' &&
+      (reason === 'rule' || reason === 'canary') &&
+      model !== w.requested &&
+      hook.wants()
+    ) {
+      offerRouted(hook, w, buf, model, reason);
+    }
     // Fast path: a 200 that nobody needs parsed (no span, no cache entry) is checked for shape
     // and has only its usage read; anything else, or anything that looks off, is parsed fully.
     if (
@@ -432,6 +446,47 @@ export function createCompletionHandler(
       passHeaders: passBackHeaders(up.headers),
       written: false,
     };
+  }
+
+  /** Hands a routed answer to the hook; a body it cannot read is simply not offered. */
+  function offerRouted(
+    hook: RoutedAnswerHook,
+    w: Work,
+    buf: Buffer,
+    model: string,
+    reason: RouteReason,
+  ): void {
+    try {
+      const p = JSON.parse(buf.toString('utf8')) as {
+        id?: unknown;
+        usage?: unknown;
+        choices?: { message?: { content?: unknown }; finish_reason?: unknown }[];
+      };
+      const first = Array.isArray(p.choices) ? p.choices[0] : undefined;
+      const text = first?.message?.content;
+      if (typeof text !== 'string') return;
+      const finish = first?.finish_reason;
+      const durationMs = deps.clock() - w.x.start;
+      const auth = w.req.headers.authorization;
+      hook.take({
+        requestedModel: w.requested,
+        servedModel: model,
+        reason,
+        ruleId: w.decision.ruleId,
+        agent: w.x.agent,
+        task: w.x.task,
+        body: w.body,
+        answerText: text,
+        responseId: typeof p.id === 'string' ? p.id : undefined,
+        finishReasons: typeof finish === 'string' ? [finish] : undefined,
+        usage: readUsage(p.usage),
+        authorization: typeof auth === 'string' ? auth : undefined,
+        startTimeUnixMs: deps.now() - durationMs,
+        durationMs,
+      });
+    } catch {
+      // Judging is best effort: it never affects the client's answer.
+    }
   }
 
   function pipeStream(

@@ -10,6 +10,7 @@ import type { SidecarMetrics } from '../telemetry/sidecar-metrics.js';
 import type { ProviderRegistry } from '../upstream/provider-registry.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ProducedAnswer } from './produced-answer.js';
+import type { RoutedAnswerHook } from './routed-answer.js';
 
 /** Everything the proxy handlers need, built once by `createApp`. */
 export interface ProxyDeps {
@@ -30,6 +31,8 @@ export interface ProxyDeps {
   /** Monotonic ms (latencies). */
   readonly clock: () => number;
   readonly newRequestId: () => string;
+  /** Shadow judging's hook on routed, non-streamed chat answers; absent costs one check. */
+  readonly routedAnswer?: RoutedAnswerHook;
 }
 
 export type { CachedResponse };
