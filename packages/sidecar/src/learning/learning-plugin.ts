@@ -17,6 +17,8 @@ import { createLearner, type Learner } from './learner.js';
 import { learningConfigFromSidecar, resolveLearningConfig } from './learning-config.js';
 import type { ModelPrices } from './model-prices.js';
 import { createRedisStatsStore } from './redis-stats-store.js';
+import { shadowJudgeFromSidecar } from './shadow-judge-config.js';
+import { createShadowJudging, type ShadowJudging } from './shadow-judging.js';
 import { createMemoryStatsStore, type MemoryStatsStore, type StatsStore } from './stats-store.js';
 
 export interface LearningPluginOptions {
@@ -24,6 +26,12 @@ export interface LearningPluginOptions {
   readonly prices?: ModelPrices;
   /** The snapshot file without Redis. Defaults to `<stateDir>/rules.json`. */
   readonly snapshotPath?: string;
+  /** Shadow judging's HTTP client (baseline and judge calls). Defaults to the global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Uniform in [0, 1): which routed answers are judged. Defaults to `Math.random`. */
+  readonly random?: () => number;
+  /** Where `learning.shadowJudge.apiKeyEnv` is read. Defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -98,6 +106,25 @@ export function createLearningPlugin(options: LearningPluginOptions = {}): Sidec
         });
       }
       const sink = learner ?? { recordCall() {}, recordVerdict() {} };
+      // Shadow judging only when configured and there is a learner to take its verdicts.
+      const judgeSettings = shadowJudgeFromSidecar(
+        ctx.config.learning.raw,
+        options.env ?? process.env,
+      );
+      let judging: ShadowJudging | undefined;
+      if (judgeSettings !== undefined && learner !== undefined) {
+        judging = createShadowJudging({
+          settings: judgeSettings,
+          upstreamUrl: ctx.config.upstreamUrl,
+          providers: ctx.config.providers,
+          sink: learner,
+          prices,
+          fetch: options.fetch ?? globalThis.fetch,
+          now: ctx.now,
+          random: options.random ?? Math.random,
+          logger: ctx.logger,
+        });
+      }
       const intake = createTraceIntake({ sink, now: ctx.now });
       const report = learner?.report;
       const admin = createRulesApi({
@@ -116,7 +143,9 @@ export function createLearningPlugin(options: LearningPluginOptions = {}): Sidec
         traceIntake: intake.handle,
         admin,
         dashboard,
+        ...(judging !== undefined ? { routedAnswer: judging } : {}),
         async close() {
+          await judging?.close();
           await intake.close();
           await learner?.close();
           await stats?.close();

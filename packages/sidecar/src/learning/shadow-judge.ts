@@ -37,6 +37,8 @@ export interface JudgePair {
   readonly messages: readonly { readonly role: string; readonly content: string }[];
   readonly baselineAnswer: string;
   readonly candidateAnswer: string;
+  /** Sent to the judge when no `apiKey` is configured (the caller's own key). */
+  readonly authorization?: string;
 }
 
 export type JudgeOutcome =
@@ -51,6 +53,8 @@ export interface ShadowJudge {
   offer(pair: JudgePair): Promise<JudgeOutcome>;
   /** USD spent in the last 24 h. */
   spentUsd(): number;
+  /** Counts other spend toward the cap (the baseline call made to have something to compare). */
+  recordSpend(usd: number): void;
 }
 
 const DAY_MS = 86_400_000;
@@ -111,6 +115,7 @@ export function createShadowJudge(options: ShadowJudgeOptions): ShadowJudge {
       };
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+      else if (pair.authorization !== undefined) headers.authorization = pair.authorization;
       const res = await options.fetch(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
         method: 'POST',
         headers,
@@ -139,5 +144,9 @@ export function createShadowJudge(options: ShadowJudgeOptions): ShadowJudge {
     }
   }
 
-  return { offer, spentUsd };
+  function recordSpend(usd: number): void {
+    if (Number.isFinite(usd) && usd > 0) spend.push({ at: options.now(), usd });
+  }
+
+  return { offer, spentUsd, recordSpend };
 }
