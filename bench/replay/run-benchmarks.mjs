@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the replay benchmarks of bench/RESULTS-replay.md and prints a summary table.
+// Runs the replay benchmarks of bench/RESULTS.md (section 4) and prints a summary table.
 //   npm run build && node bench/replay/run-benchmarks.mjs [--quick] [--data DIR] [--out DIR]
 // --quick: MMLU only, 1,500 rows, one seed (a few seconds). Without it: MMLU budget and per-task
 // at 5% over seeds 1-3, GSM8K and MT-Bench (about 3 minutes on 2 cores).
