@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 // Added CPU time per call of instrumenting the openai SDK, without sockets: the client gets an
 // injected `fetch` that answers at once, so nearly all the time measured is JavaScript and the
 // figures repeat within a few percent even on a busy machine (overhead.mjs measures wall time
@@ -15,6 +16,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { installVariantTelemetry } from './variant-telemetry.mjs';
 
 const VARIANTS = ['none', 'contrib', 'ours'];
 
@@ -53,43 +55,7 @@ const COMPLETION = JSON.stringify({
 
 async function child(variant, calls, batches) {
   const require = createRequire(import.meta.url);
-  const { metrics } = require('@opentelemetry/api');
-  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
-  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-  const {
-    MeterProvider,
-    PeriodicExportingMetricReader,
-    AggregationTemporality,
-  } = require('@opentelemetry/sdk-metrics');
-  const { registerInstrumentations } = require('@opentelemetry/instrumentation');
-  const spanExporter = {
-    export: (_spans, done) => done({ code: 0 }),
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  const metricExporter = {
-    export: (_metrics, done) => done({ code: 0 }),
-    selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  const tracerProvider = new NodeTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(spanExporter)],
-  });
-  tracerProvider.register();
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 10_000 }),
-    ],
-  });
-  metrics.setGlobalMeterProvider(meterProvider);
-  if (variant === 'contrib') {
-    const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
-    registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()] });
-  } else if (variant === 'ours') {
-    const { SwitchyardOpenAIInstrumentation } = await import('@switchyard/instrumentation');
-    registerInstrumentations({ instrumentations: [new SwitchyardOpenAIInstrumentation()] });
-  }
+  const { tracerProvider, meterProvider } = await installVariantTelemetry(variant);
   const { OpenAI } = require('openai');
   const client = new OpenAI({
     apiKey: 'sk-bench',

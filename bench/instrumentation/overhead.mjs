@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 // Added cost of instrumenting the openai SDK: no instrumentation, @opentelemetry/instrumentation-openai,
 // and @switchyard/instrumentation, measured in one run against the same fake server.
 //
@@ -19,8 +20,7 @@ import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-const ALL_VARIANTS = ['none', 'contrib', 'ours'];
+import { installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -32,16 +32,14 @@ function parseArgs(argv) {
     // Long streams, so the per-chunk cost (a few µs) stands out of the per-stream noise.
     chunks: quick ? 200 : 500,
     warmup: quick ? 150 : 1000,
-    variants: ALL_VARIANTS,
+    variants: VARIANTS,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i]?.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (key === 'variants') {
       const list = String(argv[i + 1] ?? '').split(',');
-      if (!list.includes('none') || list.some((v) => !ALL_VARIANTS.includes(v))) {
-        throw new Error(
-          `--variants takes a comma list of ${ALL_VARIANTS.join(', ')} including none`,
-        );
+      if (!list.includes('none') || list.some((v) => !VARIANTS.includes(v))) {
+        throw new Error(`--variants takes a comma list of ${VARIANTS.join(', ')} including none`);
       }
       opts.variants = list;
       i++;
@@ -138,49 +136,7 @@ function startFakeServer() {
 // Child: one variant.
 async function child(variant, port) {
   const require = createRequire(import.meta.url);
-  const { metrics } = await import('@opentelemetry/api');
-  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
-  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
-  const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } = await import(
-    '@opentelemetry/sdk-metrics'
-  );
-  const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
-
-  // Real processing, no network: batches are built and handed to an exporter that drops them.
-  const spanExporter = {
-    export: (_spans, done) => done({ code: 0 }),
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  const metricExporter = {
-    export: (_metrics, done) => done({ code: 0 }),
-    selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  const tracerProvider = new NodeTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(spanExporter)],
-  });
-  tracerProvider.register();
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 10_000 }),
-    ],
-  });
-  metrics.setGlobalMeterProvider(meterProvider);
-
-  if (variant === 'contrib') {
-    const { OpenAIInstrumentation } = await import('@opentelemetry/instrumentation-openai');
-    registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()] });
-  } else if (variant === 'ours') {
-    const ours = await import('@switchyard/instrumentation');
-    if (typeof ours.SwitchyardOpenAIInstrumentation !== 'function') {
-      throw new Error(
-        '@switchyard/instrumentation has no SwitchyardOpenAIInstrumentation export; run `npm run build`',
-      );
-    }
-    registerInstrumentations({ instrumentations: [new ours.SwitchyardOpenAIInstrumentation()] });
-  }
+  const { tracerProvider, meterProvider } = await installVariantTelemetry(variant);
 
   // Loaded through require after the instrumentations registered, so their require hook patches it.
   const { OpenAI } = require('openai');
