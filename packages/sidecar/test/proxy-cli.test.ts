@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from './proxy-fixtures.js';
+import { type FakeUpstream, heldStream, startFakeUpstream } from './proxy-fixtures.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 
@@ -50,19 +50,8 @@ describe('switchyard CLI (built)', () => {
 
   it('serves, and on SIGTERM finishes the in-flight stream before exiting 0', async () => {
     upstream = await startFakeUpstream();
-    let release: (() => void) | undefined;
-    upstream.behavior = async (_rec, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (w: string) =>
-        `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`;
-      res.write(chunk('first'));
-      await new Promise<void>((r) => {
-        release = r;
-      });
-      res.write(chunk(' last'));
-      res.end('data: [DONE]\n\n');
-      return true;
-    };
+    const held = heldStream('first', ' last');
+    upstream.behavior = held.behavior;
     stateDir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
     const proc = spawn(process.execPath, [cli, 'start', '--port', '0'], {
       env: {
@@ -98,7 +87,7 @@ describe('switchyard CLI (built)', () => {
     expect((await it.next()).value?.choices[0]?.delta?.content).toBe('first');
     proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
-    release?.();
+    held.release();
     let rest = '';
     for (let n = await it.next(); !n.done; n = await it.next())
       rest += n.value.choices[0]?.delta?.content ?? '';

@@ -103,6 +103,36 @@ export async function writeStream(
 }
 
 /** Starts a fake upstream whose default answers echo the model they were asked for. */
+/**
+ * An upstream stream that sends `first`, then waits until `release()` before sending `last` and
+ * `[DONE]`: a request that is provably in flight, for shutdown tests.
+ */
+export function heldStream(
+  first: string,
+  last: string,
+): {
+  behavior: UpstreamBehavior;
+  release(): void;
+} {
+  let release: (() => void) | undefined;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const chunk = (w: string) =>
+    `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`;
+  return {
+    behavior: async (_rec, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk(first));
+      await held;
+      res.write(chunk(last));
+      res.end('data: [DONE]\n\n');
+      return true;
+    },
+    release: () => release?.(),
+  };
+}
+
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   const state: { behavior: UpstreamBehavior | undefined } = { behavior: undefined };

@@ -8,6 +8,7 @@ import type { RunningSidecar } from '../src/main.js';
 import {
   captureLogger,
   type FakeUpstream,
+  heldStream,
   startFakeUpstream,
   startTestSidecar,
 } from './proxy-fixtures.js';
@@ -24,19 +25,8 @@ describe('sidecar lifecycle, logs, endpoints', () => {
 
   it('graceful shutdown lets an in-flight stream finish and refuses new connections', async () => {
     upstream = await startFakeUpstream();
-    let release: (() => void) | undefined;
-    upstream.behavior = async (_rec, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (w: string) =>
-        `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`;
-      res.write(chunk('before'));
-      await new Promise<void>((r) => {
-        release = r;
-      });
-      res.write(chunk(' after'));
-      res.end('data: [DONE]\n\n');
-      return true;
-    };
+    const held = heldStream('before', ' after');
+    upstream.behavior = held.behavior;
     const s = await startTestSidecar(upstream);
     sidecar = s;
     const client = new OpenAI({ baseURL: s.baseURL, apiKey: 'sk', maxRetries: 0 });
@@ -57,7 +47,7 @@ describe('sidecar lifecycle, logs, endpoints', () => {
       () => 'refused',
     );
     expect(refused).toBe('refused');
-    release?.();
+    held.release();
     let rest = '';
     for (let n = await it.next(); !n.done; n = await it.next())
       rest += n.value.choices[0]?.delta?.content ?? '';
