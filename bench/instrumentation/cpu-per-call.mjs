@@ -7,7 +7,8 @@
 //
 //   npm run build && node bench/instrumentation/cpu-per-call.mjs [--quick] [--calls N] [--rounds N]
 //
-// Each variant (none, contrib = @opentelemetry/instrumentation-openai, ours) runs in its own child
+// Each variant (none, floor = a hand-written span and histogram records, contrib =
+// @opentelemetry/instrumentation-openai, ours) runs in its own child
 // process with the same tracer and meter setup as overhead.mjs; each child measures its process
 // CPU time (user + system) over batches of calls and reports the lowest batch mean, the usual
 // estimator when the noise (other processes, frequency changes) only ever adds time. Variants run
@@ -16,9 +17,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { installVariantTelemetry } from './variant-telemetry.mjs';
-
-const VARIANTS = ['none', 'contrib', 'ours'];
+import { installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -55,7 +54,7 @@ const COMPLETION = JSON.stringify({
 
 async function child(variant, calls, batches) {
   const require = createRequire(import.meta.url);
-  const { tracerProvider, meterProvider } = await installVariantTelemetry(variant);
+  const { tracerProvider, meterProvider, prepareClient } = await installVariantTelemetry(variant);
   const { OpenAI } = require('openai');
   const client = new OpenAI({
     apiKey: 'sk-bench',
@@ -64,6 +63,7 @@ async function child(variant, calls, batches) {
     fetch: async () =>
       new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } }),
   });
+  prepareClient(client);
   const messages = [{ role: 'user', content: 'ping' }];
   async function run(n) {
     for (let i = 0; i < n; i++) {
@@ -129,6 +129,11 @@ async function main() {
   console.log(
     `\nours/contrib added CPU per non-streaming call: ${(ours / contrib).toFixed(2)} ` +
       `(ours +${ours.toFixed(2)} µs, contrib +${contrib.toFixed(2)} µs)`,
+  );
+  const floor = m.floor - m.none;
+  console.log(
+    `floor/contrib added CPU per call: ${(floor / contrib).toFixed(2)} (floor +${floor.toFixed(2)} µs: ` +
+      'one hand-written span and three histogram records per call through the same SDK)',
   );
 }
 

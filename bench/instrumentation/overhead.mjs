@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 
 // Added cost of instrumenting the openai SDK: no instrumentation, @opentelemetry/instrumentation-openai,
-// and @switchyard/instrumentation, measured in one run against the same fake server.
+// and @switchyard/instrumentation, measured in one run against the same fake server, with a floor:
+// the least telemetry any instrumentation must emit through the same SDK (variant-telemetry.mjs).
 //
 //   npm run build && node bench/instrumentation/overhead.mjs [--quick] [--rounds N] [--batch N]
-//       [--stream-batch N] [--chunks N] [--warmup N] [--variants none,contrib,ours]
+//       [--stream-batch N] [--chunks N] [--warmup N] [--variants none,floor,contrib,ours,als]
 //
 // Each variant lives in its own child process (so patches never meet), with the same tracer and
 // meter setup: a BatchSpanProcessor feeding a no-op exporter and a periodic metric reader, as in
@@ -15,12 +16,14 @@
 //   per call  = time of one non-streaming chat completion
 //   per chunk = (time of a stream of C chunks - time of a stream of 1 chunk) / (C - 1)
 //   added     = variant - none;  ratio = ours added / contrib added  (target: <= 0.5)
+//   floor     = one hand-written span + the three GenAI histogram records per call; floor added /
+//               contrib added says how low any instrumentation emitting that telemetry can go
 
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
+import { EXTRA_VARIANTS, installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -38,8 +41,9 @@ function parseArgs(argv) {
     const key = argv[i]?.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (key === 'variants') {
       const list = String(argv[i + 1] ?? '').split(',');
-      if (!list.includes('none') || list.some((v) => !VARIANTS.includes(v))) {
-        throw new Error(`--variants takes a comma list of ${VARIANTS.join(', ')} including none`);
+      const known = [...VARIANTS, ...EXTRA_VARIANTS];
+      if (!list.includes('none') || list.some((v) => !known.includes(v))) {
+        throw new Error(`--variants takes a comma list of ${known.join(', ')} including none`);
       }
       opts.variants = list;
       i++;
@@ -136,7 +140,7 @@ function startFakeServer() {
 // Child: one variant.
 async function child(variant, port) {
   const require = createRequire(import.meta.url);
-  const { tracerProvider, meterProvider } = await installVariantTelemetry(variant);
+  const { tracerProvider, meterProvider, prepareClient } = await installVariantTelemetry(variant);
 
   // Loaded through require after the instrumentations registered, so their require hook patches it.
   const { OpenAI } = require('openai');
@@ -145,6 +149,7 @@ async function child(variant, port) {
     baseURL: `http://127.0.0.1:${port}/v1`,
     maxRetries: 0,
   });
+  prepareClient(client);
   const messages = [{ role: 'user', content: 'ping' }];
 
   async function calls(n) {
@@ -324,6 +329,21 @@ async function main() {
       console.log(
         `ours/contrib added ${label}: ${shown} (ours ${sign(ours)} µs, contrib ${sign(contrib)} µs)${verdict}`,
       );
+    }
+    if (VARIANTS.includes('floor')) {
+      for (const [k, label] of [
+        ['call', 'per call'],
+        ['chunk', 'per chunk'],
+      ]) {
+        const floor = added('floor', k);
+        const contrib = added('contrib', k);
+        if (contrib <= 0 || floor < 0) continue;
+        const r = floor / contrib;
+        console.log(
+          `floor/contrib added ${label}: ${r.toFixed(2)} (floor ${sign(floor)} µs)` +
+            (r > 0.5 ? ': a 0.50 target is below the floor in this run' : ''),
+        );
+      }
     }
     console.log(
       '\nNegative or tiny "added" values mean the difference is within noise; rerun without --quick on a quiet machine.',

@@ -1,4 +1,10 @@
-import { type Attributes, createNoopMeter, type Meter, ValueType } from '@opentelemetry/api';
+import {
+  type Attributes,
+  createNoopMeter,
+  type Meter,
+  type ObservableResult,
+  ValueType,
+} from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_AGENT_NAME,
@@ -68,10 +74,17 @@ export function createGenAiMetrics(meter: Meter): GenAiMetrics {
     valueType: ValueType.INT,
     advice: { explicitBucketBoundaries: [...GEN_AI_TOKEN_USAGE_BUCKETS] },
   });
-  const cost = meter.createCounter(METRIC_SWITCHYARD_CLIENT_COST, {
-    description: 'Cost of GenAI calls according to the price table',
-    unit: 'USD',
-  });
+  // The cost counter is observed, not added to on every call: each attribute set keeps its running
+  // sum here (one addition on the call's path) and the SDK reads the sums when it collects. A
+  // synchronous `add` would hash the attribute set and look up its storage on every call; the
+  // exported data is the same monotonic sum either way.
+  const costTotals = new CostTotals();
+  meter
+    .createObservableCounter(METRIC_SWITCHYARD_CLIENT_COST, {
+      description: 'Cost of GenAI calls according to the price table',
+      unit: 'USD',
+    })
+    .addCallback((result) => costTotals.observe(result));
 
   // The SDK hashes the attribute set of every recording; handing it the same frozen objects for
   // the same (operation, model, agent, task, …) at least spares building and spreading three
@@ -85,17 +98,57 @@ export function createGenAiMetrics(meter: Meter): GenAiMetrics {
     record(m) {
       let sets = last;
       if (sets === undefined || !sameFields(sets.fields, m)) {
-        sets = attributeSetsOf(attributeSets, m);
+        sets = attributeSetsOf(attributeSets, costTotals, m);
         last = sets;
       }
       if (Number.isFinite(m.durationS) && m.durationS >= 0) duration.record(m.durationS, sets.call);
       if (isCount(m.inputTokens)) tokens.record(m.inputTokens, sets.input);
       if (isCount(m.outputTokens)) tokens.record(m.outputTokens, sets.output);
       if (m.costUsd !== undefined && Number.isFinite(m.costUsd) && m.costUsd >= 0) {
-        cost.add(m.costUsd, sets.call);
+        sets.cost.usd += m.costUsd;
+        sets.cost.seen = true;
       }
     },
   };
+}
+
+/** The running cost of one attribute set, as the observable counter reports it. */
+interface CostTotal {
+  readonly attributes: Attributes;
+  usd: number;
+  /** False until a cost is known: a series with no priced call is not reported (not a zero). */
+  seen: boolean;
+}
+
+// As the SDK's default cardinality limit: past this many series, new combinations share one
+// series marked `otel.metric.overflow` rather than growing without bound. Totals are never
+// dropped, since a cumulative sum that went back to zero would read as a counter reset.
+const MAX_COST_SERIES = 2000;
+const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
+
+class CostTotals {
+  private readonly byKey = new Map<string, CostTotal>();
+  private overflow: CostTotal | undefined;
+
+  /** The total of `key`, created on first use. */
+  totalOf(key: string, attributes: Attributes): CostTotal {
+    let total = this.byKey.get(key);
+    if (total !== undefined) return total;
+    if (this.byKey.size >= MAX_COST_SERIES) {
+      this.overflow ??= { attributes: OVERFLOW_ATTRIBUTES, usd: 0, seen: false };
+      return this.overflow;
+    }
+    total = { attributes, usd: 0, seen: false };
+    this.byKey.set(key, total);
+    return total;
+  }
+
+  observe(result: ObservableResult): void {
+    for (const total of this.byKey.values()) {
+      if (total.seen) result.observe(total.usd, total.attributes);
+    }
+    if (this.overflow?.seen) result.observe(this.overflow.usd, this.overflow.attributes);
+  }
 }
 
 /** The attribute sets of one combination of call attributes: the call's, and per token type. */
@@ -105,13 +158,19 @@ interface CallAttributeSets {
   readonly call: Attributes;
   readonly input: Attributes;
   readonly output: Attributes;
+  /** The cost total of `call`'s series (shared with every later set of the same key). */
+  readonly cost: CostTotal;
 }
 
 // Metric attributes are low-cardinality by design, so few combinations ever exist; the bound only
 // guards against a caller that puts something unbounded in a model or agent name.
 const MAX_ATTRIBUTE_SETS = 1024;
 
-function attributeSetsOf(cache: Map<string, CallAttributeSets>, m: GenAiCallMeasurement) {
+function attributeSetsOf(
+  cache: Map<string, CallAttributeSets>,
+  costTotals: CostTotals,
+  m: GenAiCallMeasurement,
+) {
   // \u0001 stands for "absent" (not the empty string). A name containing the separators could make
   // two combinations share a key, so a hit is checked against its fields before use.
   const key = `${m.operation}\u0000${m.provider}\u0000${m.requestModel}\u0000${m.responseModel ?? '\u0001'}\u0000${m.agent ?? '\u0001'}\u0000${m.task ?? '\u0001'}\u0000${m.errorType ?? '\u0001'}`;
@@ -126,19 +185,23 @@ function attributeSetsOf(cache: Map<string, CallAttributeSets>, m: GenAiCallMeas
     if (m.agent !== undefined) call[ATTR_GEN_AI_AGENT_NAME] = m.agent;
     if (m.task !== undefined) call[ATTR_SWITCHYARD_TASK_TYPE] = m.task;
     if (m.errorType !== undefined) call[ATTR_ERROR_TYPE] = m.errorType;
+    const frozenCall = Object.freeze(call);
+    const fields = [
+      m.operation,
+      m.provider,
+      m.requestModel,
+      m.responseModel,
+      m.agent,
+      m.task,
+      m.errorType,
+    ];
     sets = Object.freeze({
-      fields: [
-        m.operation,
-        m.provider,
-        m.requestModel,
-        m.responseModel,
-        m.agent,
-        m.task,
-        m.errorType,
-      ],
-      call: Object.freeze(call),
+      fields,
+      call: frozenCall,
       input: Object.freeze({ ...call, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_INPUT }),
       output: Object.freeze({ ...call, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_OUTPUT }),
+      // Keyed without separators, so no two combinations can ever share a running total.
+      cost: costTotals.totalOf(JSON.stringify(fields), frozenCall),
     });
     if (cache.size >= MAX_ATTRIBUTE_SETS) cache.clear();
     cache.set(key, sets);

@@ -238,6 +238,8 @@ export class ModelCall {
 
   private wrapIterator(inner: AsyncIterator<unknown>, stream: StreamLike): AsyncIterator<unknown> {
     const call = this;
+    // Chained: the usage chunk the caller did not ask for is swallowed, so each step goes through
+    // our own promise. Only calls that added `include_usage` themselves need this.
     const onStep = (
       step: IteratorResult<unknown>,
     ): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
@@ -258,9 +260,24 @@ export class ModelCall {
       call.run(call.fail, error);
       throw error;
     };
+    // Tapped: every other stream hands the caller the SDK's own promise of each step and reads the
+    // step beside it. Our reaction is registered first, so it has seen a chunk (and ended the span
+    // on the last step) before the caller's code runs; it never throws, so its derived promise
+    // never rejects.
+    const onTap = (step: IteratorResult<unknown>): void => {
+      if (step.done) call.run(call.streamDone, stream);
+      else call.run(call.onChunk, step.value);
+    };
+    const onTapError = (error: unknown): void => {
+      call.run(call.fail, error);
+    };
+    const hideUsageChunk = this.hideUsageChunk;
     const wrapped: AsyncIterator<unknown> & AsyncIterable<unknown> = {
       next(...args: [] | [unknown]) {
-        return inner.next(...args).then(onStep, onError);
+        const step = inner.next(...args);
+        if (hideUsageChunk) return step.then(onStep, onError);
+        step.then(onTap, onTapError);
+        return step;
       },
       return(value?: unknown) {
         // The caller stopped early (break, return or throw in a for-await body): a normal end.
