@@ -133,5 +133,14 @@ export const PROM_SWITCHYARD_COST_USD = 'switchyard_cost_usd_total';
 export const PROM_SWITCHYARD_SAVED_USD = 'switchyard_saved_usd_total';
 export const PROM_SWITCHYARD_REDIS_UP = 'switchyard_redis_up';
 export const PROM_SWITCHYARD_INFLIGHT = 'switchyard_inflight_requests';
+export const PROM_SWITCHYARD_REDIS_CACHE_OPERATIONS = 'switchyard_redis_cache_operations_total';
+export const PROM_SWITCHYARD_INTAKE_REQUESTS = 'switchyard_intake_requests_total';
+export const PROM_SWITCHYARD_INTAKE_SPANS = 'switchyard_intake_spans_total';
+export const PROM_SWITCHYARD_INTAKE_BYTES = 'switchyard_intake_bytes_total';
+export const PROM_SWITCHYARD_INTAKE_CALLS = 'switchyard_intake_calls_total';
+export const PROM_SWITCHYARD_INTAKE_FEEDBACK = 'switchyard_intake_feedback_total';
+export const PROM_SWITCHYARD_INTAKE_WAITING = 'switchyard_intake_waiting';
+export const PROM_SWITCHYARD_SHADOW_JUDGE_OUTCOMES = 'switchyard_shadow_judge_outcomes_total';
+export const PROM_SWITCHYARD_SHADOW_JUDGE_SPENT_USD = 'switchyard_shadow_judge_spent_usd_24h';
 /** The sidecar's child span around a cache lookup (INTERNAL kind). */
 export const SPAN_NAME_SIDECAR_CACHE_LOOKUP = 'switchyard.cache.lookup';

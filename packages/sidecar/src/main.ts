@@ -169,21 +169,22 @@ export async function startSidecar(options: StartSidecarOptions = {}): Promise<R
 
     let cache: TieredCache | null = null;
     if (config.cache.enabled) {
+      const redisTier =
+        redis === undefined
+          ? undefined
+          : new RedisTier({
+              connection: redis,
+              prefix: `${config.redisKeyPrefix}cache:`,
+              ttlMs: config.cache.ttlMs,
+              now,
+            });
+      if (redisTier !== undefined) metrics.watchRedisTier(redisTier.stats);
       cache = new TieredCache({
         memory: new MemoryTier({
           maxBytes: config.cache.memoryMaxBytes,
           ttlMs: config.cache.ttlMs,
         }),
-        ...(redis !== undefined
-          ? {
-              redis: new RedisTier({
-                connection: redis,
-                prefix: `${config.redisKeyPrefix}cache:`,
-                ttlMs: config.cache.ttlMs,
-                now,
-              }),
-            }
-          : {}),
+        ...(redisTier !== undefined ? { redis: redisTier } : {}),
         now,
       });
     }

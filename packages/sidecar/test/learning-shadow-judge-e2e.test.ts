@@ -214,11 +214,42 @@ describe('shadow judging through the proxy', () => {
     }, 'the first verdict');
     await ask(sidecar, 'second');
     await ask(sidecar, 'third');
+    // /metrics shows the outcomes and the day's spend (the cap's window).
+    const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+    expect(text).toMatch(/^switchyard_shadow_judge_outcomes_total\{outcome="judged"\} 1$/m);
+    expect(text).toMatch(/^switchyard_shadow_judge_outcomes_total\{outcome="skipped-budget"\} 2$/m);
+    const spent = /^switchyard_shadow_judge_spent_usd_24h (\S+)$/m.exec(text);
+    expect(Number(spent?.[1])).toBeCloseTo(0.015, 9);
     await sidecar.close(); // waits for judging in flight
     const judged = upstream.requests.filter(isJudge).length;
     const baselines = upstream.requests.filter((r) => !isJudge(r) && r.body?.model === 'gpt-4o');
     expect(judged).toBe(1);
     expect(baselines.length).toBe(1);
+  });
+});
+
+describe('the learning plugin on /metrics', () => {
+  it('exports the span intake counts', async () => {
+    const sidecar = await start();
+    try {
+      const post = (body: string) =>
+        fetch(`${sidecar.url}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+      expect((await post('{"resourceSpans":[]}')).status).toBe(200);
+      expect((await post('{not json')).status).toBe(400);
+      const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+      expect(text).toMatch(/^switchyard_intake_requests_total\{status="200"\} 1$/m);
+      expect(text).toMatch(/^switchyard_intake_requests_total\{status="400"\} 1$/m);
+      expect(text).toMatch(/^switchyard_intake_spans_total\{outcome="accepted"\} 0$/m);
+      expect(text).toMatch(/^switchyard_intake_waiting\{kind="remembered_calls"\} 0$/m);
+      // No shadow judge configured: its metrics are absent rather than zero.
+      expect(text).not.toContain('switchyard_shadow_judge');
+    } finally {
+      await sidecar.close();
+    }
   });
 });
 

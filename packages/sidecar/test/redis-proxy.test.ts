@@ -54,6 +54,18 @@ async function redisUpMetric(sidecar: RunningSidecar): Promise<number> {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** `switchyard_redis_cache_operations_total` by outcome, as /metrics shows it. */
+async function redisOps(sidecar: RunningSidecar): Promise<Record<string, number>> {
+  const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+  const ops: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^switchyard_redis_cache_operations_total\{outcome="(\w+)"\} (\d+)$/gm,
+  )) {
+    ops[m[1] as string] = Number(m[2]);
+  }
+  return ops;
+}
+
 async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
   return client.keys(`${prefix}*`);
 }
@@ -96,6 +108,10 @@ describe('sidecar restart with the shared Redis', () => {
       async () => (await keysUnder(admin, prefix)).length >= 2,
     );
     const callsBefore = upstream.requests.length;
+    const firstOps = await redisOps(first);
+    expect(firstOps.write).toBe(2);
+    expect(firstOps.miss).toBe(2);
+    expect(firstOps.hit).toBe(0);
     await first.close();
 
     const second = await start();
@@ -108,6 +124,9 @@ describe('sidecar restart with the shared Redis', () => {
     // Filled back into the new process's memory.
     expect((await ask(clientOf(second), 'restart question')).cache).toBe('hit-memory');
     expect(upstream.requests.length).toBe(callsBefore);
+    const secondOps = await redisOps(second);
+    expect(secondOps.hit).toBe(2);
+    expect(secondOps.error).toBe(0);
 
     // Another tenant (another credential) never reads it, from either tier.
     const other = await ask(clientOf(second, 'sk-tenant-b'), 'restart question');
@@ -173,6 +192,9 @@ describe('Redis killed mid-run (own redis-server)', () => {
     const streamed = await askStream(client, 'stream during outage');
     expect(streamed.text).toBe('Hello from gpt-4o');
     expect(upstream.requests.length).toBe(calls + 2);
+    // The outage shows in the tier's own counts: commands skipped (not connected) or failed.
+    const ops = await redisOps(sidecar);
+    expect((ops.skipped ?? 0) + (ops.error ?? 0) + (ops.timeout ?? 0)).toBeGreaterThan(0);
 
     // Redis comes back on the same port (empty: no persistence); the sidecar reconnects alone.
     await server.start();

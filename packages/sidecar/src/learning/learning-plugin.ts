@@ -125,7 +125,15 @@ export function createLearningPlugin(options: LearningPluginOptions = {}): Sidec
           logger: ctx.logger,
         });
       }
+      if (judging !== undefined) {
+        const j = judging;
+        ctx.metrics.watchShadowJudging(
+          () => j.outcomes(),
+          () => j.spentUsd(),
+        );
+      }
       const intake = createTraceIntake({ sink, now: ctx.now });
+      ctx.metrics.watchTraceIntake(() => intake.stats());
       const report = learner?.report;
       const admin = createRulesApi({
         store: ctx.ruleStore,

@@ -111,6 +111,30 @@ export class Counter extends Metric {
   }
 }
 
+/**
+ * A counter or gauge whose values another component already keeps (a cache tier's or the span
+ * intake's own counts): read when /metrics is scraped, so recording costs that component nothing
+ * extra. `collect` returns [label values, value] pairs in `labelNames` order.
+ */
+export class CollectedMetric extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly type: 'counter' | 'gauge',
+    private readonly collect: () => Iterable<readonly [LabelValues, number]>,
+  ) {
+    super(name, help, labelNames);
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    for (const [labels, value] of this.collect()) {
+      out.push(`${this.name}${labelText(this.labelNames, labels)} ${formatNumber(value)}`);
+    }
+  }
+}
+
 /** A histogram with fixed buckets (upper bounds, ascending, without +Inf). */
 export class Histogram extends Metric {
   readonly #series = new Map<string, HistogramSeries>();

@@ -7,12 +7,23 @@ import {
   PROM_SWITCHYARD_HTTP_DURATION,
   PROM_SWITCHYARD_HTTP_REQUESTS,
   PROM_SWITCHYARD_INFLIGHT,
+  PROM_SWITCHYARD_INTAKE_BYTES,
+  PROM_SWITCHYARD_INTAKE_CALLS,
+  PROM_SWITCHYARD_INTAKE_FEEDBACK,
+  PROM_SWITCHYARD_INTAKE_REQUESTS,
+  PROM_SWITCHYARD_INTAKE_SPANS,
+  PROM_SWITCHYARD_INTAKE_WAITING,
+  PROM_SWITCHYARD_REDIS_CACHE_OPERATIONS,
   PROM_SWITCHYARD_REDIS_UP,
   PROM_SWITCHYARD_ROUTE_DECISIONS,
   PROM_SWITCHYARD_SAVED_USD,
+  PROM_SWITCHYARD_SHADOW_JUDGE_OUTCOMES,
+  PROM_SWITCHYARD_SHADOW_JUDGE_SPENT_USD,
   PROM_SWITCHYARD_UPSTREAM_ERRORS,
 } from '@switchyard/instrumentation/semconv';
-import { Counter, Histogram, PrometheusRegistry } from './prometheus-registry.js';
+import type { RedisTierStats } from '../cache/redis-tier.js';
+import type { TraceIntakeStats } from '../intake/trace-intake.js';
+import { CollectedMetric, Counter, Histogram, PrometheusRegistry } from './prometheus-registry.js';
 
 // Seconds; fine at the low end where the proxy's own overhead lives, coarse where LLMs live.
 const DURATION_BUCKETS = [
@@ -87,6 +98,143 @@ export class SidecarMetrics {
   readonly inflight = this.registry.register(
     new Counter(PROM_SWITCHYARD_INFLIGHT, 'Requests being answered right now.', [], 'gauge'),
   );
+
+  /**
+   * Exports the Redis cache tier's own counts, read at each scrape: `outcome` is hit, miss,
+   * error, timeout, corrupt (present but undecodable, served as a miss), skipped (connection not
+   * ready) or write. Errors and timeouts here are what a Redis outage looks like to the proxy,
+   * which keeps answering from memory meanwhile.
+   */
+  watchRedisTier(stats: Readonly<RedisTierStats>): void {
+    this.registry.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_REDIS_CACHE_OPERATIONS,
+        'Redis cache tier commands, by outcome.',
+        ['outcome'],
+        'counter',
+        () => [
+          [['hit'], stats.hits],
+          [['miss'], stats.misses],
+          [['error'], stats.errors],
+          [['timeout'], stats.timeouts],
+          [['corrupt'], stats.corrupt],
+          [['skipped'], stats.skipped],
+          [['write'], stats.writes],
+        ],
+      ),
+    );
+  }
+
+  /** Exports the span intake's counts (`POST /v1/traces`), read at each scrape. */
+  watchTraceIntake(stats: () => TraceIntakeStats): void {
+    const r = this.registry;
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_REQUESTS,
+        'OTLP export requests to /v1/traces, by answer status.',
+        ['status'],
+        'counter',
+        () => Object.entries(stats().responses).map(([status, n]) => [[status], n] as const),
+      ),
+    );
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_SPANS,
+        'Spans in accepted OTLP batches, by outcome (accepted, rejected as partial success).',
+        ['outcome'],
+        'counter',
+        () => {
+          const s = stats();
+          return [
+            [['accepted'], s.spans - s.rejectedSpans],
+            [['rejected'], s.rejectedSpans],
+          ];
+        },
+      ),
+    );
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_BYTES,
+        'Body bytes of accepted OTLP batches, before inflating.',
+        [],
+        'counter',
+        () => [[[], stats().bytes]],
+      ),
+    );
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_CALLS,
+        'Model calls found in spans: recorded for learning, or duplicates of a retried batch.',
+        ['outcome'],
+        'counter',
+        () => {
+          const s = stats();
+          return [
+            [['recorded'], s.calls],
+            [['duplicate'], s.duplicateCalls],
+            [['sink_error'], s.sinkErrors],
+          ];
+        },
+      ),
+    );
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_FEEDBACK,
+        'Feedback spans: joined to their call (a verdict), duplicates, or never joined.',
+        ['outcome'],
+        'counter',
+        () => {
+          const s = stats();
+          return [
+            [['joined'], s.verdicts],
+            [['duplicate'], s.duplicateFeedback],
+            [['unjoined'], s.unjoinedFeedback],
+          ];
+        },
+      ),
+    );
+    r.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_INTAKE_WAITING,
+        'What the intake holds now: calls remembered for joining, feedback waiting for its call, requests in flight.',
+        ['kind'],
+        'gauge',
+        () => {
+          const s = stats();
+          return [
+            [['remembered_calls'], s.rememberedCalls],
+            [['pending_feedback'], s.pendingFeedback],
+            [['inflight_requests'], s.inFlight],
+          ];
+        },
+      ),
+    );
+  }
+
+  /** Exports shadow-judging outcomes (judged, skipped-budget, …) and its spend, read at each scrape. */
+  watchShadowJudging(
+    outcomes: () => Readonly<Record<string, number>>,
+    spentUsd: () => number,
+  ): void {
+    this.registry.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_SHADOW_JUDGE_OUTCOMES,
+        'Routed answers offered to shadow judging, by outcome.',
+        ['outcome'],
+        'counter',
+        () => Object.entries(outcomes()).map(([outcome, n]) => [[outcome], n] as const),
+      ),
+    );
+    this.registry.register(
+      new CollectedMetric(
+        PROM_SWITCHYARD_SHADOW_JUDGE_SPENT_USD,
+        'USD spent on shadow judging (baseline answers and judge calls) in the last 24 hours, the window of its daily cap.',
+        [],
+        'gauge',
+        () => [[[], spentUsd()]],
+      ),
+    );
+  }
 
   render(): string {
     return this.registry.render();
