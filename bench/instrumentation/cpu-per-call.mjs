@@ -54,7 +54,8 @@ const COMPLETION = JSON.stringify({
 
 async function child(variant, calls, batches) {
   const require = createRequire(import.meta.url);
-  const { tracerProvider, meterProvider, prepareClient } = await installVariantTelemetry(variant);
+  const { tracerProvider, meterProvider, prepareClient, exportedSpans } =
+    await installVariantTelemetry(variant);
   const { OpenAI } = require('openai');
   const client = new OpenAI({
     apiKey: 'sk-bench',
@@ -77,6 +78,11 @@ async function child(variant, calls, batches) {
     await run(calls);
     const used = process.cpuUsage(start);
     best = Math.min(best, (used.user + used.system) / calls);
+  }
+  // A variant that was timed but emitted nothing would make its figure meaningless.
+  const spans = await exportedSpans();
+  if ((variant === 'none') !== (spans === 0)) {
+    throw new Error(`variant ${variant} exported ${spans} spans; the run measured nothing`);
   }
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
@@ -101,6 +107,8 @@ function runChild(variant, opts) {
     );
   });
 }
+
+const signed = (n) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -128,11 +136,11 @@ async function main() {
   const contrib = m.contrib - m.none;
   console.log(
     `\nours/contrib added CPU per non-streaming call: ${(ours / contrib).toFixed(2)} ` +
-      `(ours +${ours.toFixed(2)} µs, contrib +${contrib.toFixed(2)} µs)`,
+      `(ours ${signed(ours)} µs, contrib ${signed(contrib)} µs)`,
   );
   const floor = m.floor - m.none;
   console.log(
-    `floor/contrib added CPU per call: ${(floor / contrib).toFixed(2)} (floor +${floor.toFixed(2)} µs: ` +
+    `floor/contrib added CPU per call: ${(floor / contrib).toFixed(2)} (floor ${signed(floor)} µs: ` +
       'one hand-written span and three histogram records per call through the same SDK)',
   );
 }

@@ -15,7 +15,8 @@
 //
 //   per call  = time of one non-streaming chat completion
 //   per chunk = (time of a stream of C chunks - time of a stream of 1 chunk) / (C - 1)
-//   added     = variant - none;  ratio = ours added / contrib added  (target: <= 0.5)
+//   added     = variant - none;  ratio = ours added / contrib added  (target: <= 0.5), with a
+//               95% interval from resampling the rounds; the verdict needs the whole interval
 //   floor     = one hand-written span + the three GenAI histogram records per call; floor added /
 //               contrib added says how low any instrumentation emitting that telemetry can go
 
@@ -140,7 +141,8 @@ function startFakeServer() {
 // Child: one variant.
 async function child(variant, port) {
   const require = createRequire(import.meta.url);
-  const { tracerProvider, meterProvider, prepareClient } = await installVariantTelemetry(variant);
+  const { tracerProvider, meterProvider, prepareClient, exportedSpans } =
+    await installVariantTelemetry(variant);
 
   // Loaded through require after the instrumentations registered, so their require hook patches it.
   const { OpenAI } = require('openai');
@@ -182,6 +184,7 @@ async function child(variant, port) {
       let ns;
       if (msg.op === 'calls') ns = await calls(msg.n);
       else if (msg.op === 'streams') ns = await streams(msg.n, msg.chunks);
+      else if (msg.op === 'spans') ns = await exportedSpans();
       else if (msg.op === 'exit') {
         await tracerProvider.shutdown();
         await meterProvider.shutdown();
@@ -247,6 +250,29 @@ function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+// 2.5th and 97.5th percentiles of (median added a) / (median added b) over 2,000 resamplings of
+// the rounds, with a fixed seed so the same samples always print the same interval.
+function ratioInterval(samples, a, b, k) {
+  const rounds = samples.none[k].length;
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ratios = [];
+  const pick = new Array(rounds);
+  for (let i = 0; i < 2000; i++) {
+    for (let r = 0; r < rounds; r++) pick[r] = Math.floor(random() * rounds);
+    const med = (v) => median(pick.map((r) => samples[v][k][r]));
+    const none = med('none');
+    ratios.push((med(a) - none) / (med(b) - none));
+  }
+  ratios.sort((x, y) => x - y);
+  return [ratios[Math.floor(0.025 * ratios.length)], ratios[Math.ceil(0.975 * ratios.length) - 1]];
+}
+
 const us = (ns) => (ns / 1000).toFixed(2);
 const sign = (ns) => `${ns >= 0 ? '+' : ''}${us(ns)}`;
 
@@ -283,6 +309,15 @@ async function main() {
       }
     }
 
+    // A variant that was timed but emitted nothing would make its figures meaningless.
+    for (const c of children) {
+      const spans = await c.ask({ op: 'spans' });
+      const expected = c.variant === 'none' || c.variant === 'als' ? 0 : 1;
+      if (expected === 0 ? spans !== 0 : spans === 0) {
+        throw new Error(`variant ${c.variant} exported ${spans} spans; the run measured nothing`);
+      }
+    }
+
     const m = Object.fromEntries(
       VARIANTS.map((v) => [
         v,
@@ -310,9 +345,14 @@ async function main() {
       ];
       console.log(row.join(' '));
     }
-    const ratio = (k) => added('ours', k) / added('contrib', k);
     console.log('');
     if (!(VARIANTS.includes('ours') && VARIANTS.includes('contrib'))) return;
+    // Each ratio comes with a 95% interval from resampling the rounds (the same rounds for every
+    // variant, since drift on a shared machine hits a round as a whole). A verdict is printed only
+    // when the whole interval is on one side of the target; otherwise the run cannot tell.
+    const interval = (v, k) => ratioInterval(samples, v, 'contrib', k);
+    const fmt = ([lo, hi]) =>
+      `95% interval ${lo.toFixed(2)}${lo < 0 ? ' to ' : '-'}${hi.toFixed(2)}`;
     for (const [k, label] of [
       ['call', 'per non-streaming call'],
       ['stream1', 'per stream (fixed part)'],
@@ -320,12 +360,15 @@ async function main() {
     ]) {
       const ours = added('ours', k);
       const contrib = added('contrib', k);
-      const r = ratio(k);
+      const [lo, hi] = interval('ours', k);
       let verdict = '';
-      if (contrib <= 0 || ours < 0) verdict = '  (within noise: no verdict)';
-      else if (k !== 'stream1')
-        verdict = r <= 0.5 ? '  (target <= 0.50: met)' : '  (target <= 0.50: NOT met)';
-      const shown = contrib > 0 && ours >= 0 ? r.toFixed(2) : 'n/a';
+      if (contrib <= 0) verdict = '  (contrib adds nothing measurable: no verdict)';
+      else if (k !== 'stream1') {
+        if (hi <= 0.5) verdict = '  (target <= 0.50: met)';
+        else if (lo > 0.5) verdict = '  (target <= 0.50: NOT met)';
+        else verdict = '  (target <= 0.50: cannot tell, the interval spans it)';
+      }
+      const shown = contrib > 0 ? `${(ours / contrib).toFixed(2)}, ${fmt([lo, hi])}` : 'n/a';
       console.log(
         `ours/contrib added ${label}: ${shown} (ours ${sign(ours)} µs, contrib ${sign(contrib)} µs)${verdict}`,
       );
@@ -337,11 +380,12 @@ async function main() {
       ]) {
         const floor = added('floor', k);
         const contrib = added('contrib', k);
-        if (contrib <= 0 || floor < 0) continue;
-        const r = floor / contrib;
+        if (contrib <= 0) continue;
+        const [lo, hi] = interval('floor', k);
         console.log(
-          `floor/contrib added ${label}: ${r.toFixed(2)} (floor ${sign(floor)} µs)` +
-            (r > 0.5 ? ': a 0.50 target is below the floor in this run' : ''),
+          `floor/contrib added ${label}: ${(floor / contrib).toFixed(2)}, ${fmt([lo, hi])} ` +
+            `(floor ${sign(floor)} µs)` +
+            (lo > 0.5 ? ': a 0.50 target is below the floor in this run' : ''),
         );
       }
     }

@@ -5,7 +5,8 @@
 // with require, so the instrumentation's require hook patches it, then hand the client to
 // `prepareClient` (only the floor variant does anything there).
 //
-//   const { tracerProvider, meterProvider, prepareClient } = await installVariantTelemetry('ours');
+//   const { tracerProvider, meterProvider, prepareClient, exportedSpans } =
+//     await installVariantTelemetry('ours');
 //
 // Variants: none (the pipeline, no instrumentation), floor (see installFloor below), contrib
 // (@opentelemetry/instrumentation-openai) and ours (@switchyard/instrumentation).
@@ -34,8 +35,12 @@ export async function installVariantTelemetry(variant) {
   if (!known.includes(variant)) {
     throw new Error(`unknown variant '${variant}': expected one of ${known.join(', ')}`);
   }
+  let exported = 0;
   const spanExporter = {
-    export: (_spans, done) => done({ code: 0 }),
+    export: (spans, done) => {
+      exported += spans.length;
+      done({ code: 0 });
+    },
     shutdown: async () => {},
     forceFlush: async () => {},
   };
@@ -78,7 +83,13 @@ export async function installVariantTelemetry(variant) {
     registerInstrumentations({ instrumentations: [new ours.SwitchyardOpenAIInstrumentation()] });
   }
   const prepareClient = variant === 'floor' ? installFloor : () => {};
-  return { tracerProvider, meterProvider, prepareClient };
+  // Spans that reached the exporter so far (after a forceFlush), so a benchmark can check that a
+  // variant it timed really emitted telemetry.
+  const exportedSpans = async () => {
+    await tracerProvider.forceFlush();
+    return exported;
+  };
+  return { tracerProvider, meterProvider, prepareClient, exportedSpans };
 }
 
 // The floor: the least any instrumentation meeting the GenAI conventions must do per call through
