@@ -17,7 +17,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
+import { COMPLETION_BODY, installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -36,22 +36,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini-2024-07-18',
-  choices: [
-    {
-      index: 0,
-      message: { role: 'assistant', content: 'pong' },
-      finish_reason: 'stop',
-      logprobs: null,
-    },
-  ],
-  usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
-});
-
 async function child(variant, calls, batches) {
   const require = createRequire(import.meta.url);
   const { tracerProvider, meterProvider, prepareClient, exportedSpans } =
@@ -62,7 +46,10 @@ async function child(variant, calls, batches) {
     baseURL: 'http://127.0.0.1:9/v1',
     maxRetries: 0,
     fetch: async () =>
-      new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } }),
+      new Response(COMPLETION_BODY, {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      }),
   });
   prepareClient(client);
   const messages = [{ role: 'user', content: 'ping' }];

@@ -24,7 +24,12 @@ import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { EXTRA_VARIANTS, installVariantTelemetry, VARIANTS } from './variant-telemetry.mjs';
+import {
+  COMPLETION_BODY,
+  EXTRA_VARIANTS,
+  installVariantTelemetry,
+  VARIANTS,
+} from './variant-telemetry.mjs';
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -65,21 +70,6 @@ function parseArgs(argv) {
 // Fake OpenAI-compatible server: answers at once. `max_tokens` of a streamed request sets how many
 // content chunks it sends, so one server serves every stream length.
 function startFakeServer() {
-  const completion = JSON.stringify({
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    created: 1_700_000_000,
-    model: 'gpt-4o-mini-2024-07-18',
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: 'pong' },
-        finish_reason: 'stop',
-        logprobs: null,
-      },
-    ],
-    usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
-  });
   const chunk = (delta, finish) =>
     `data: ${JSON.stringify({
       id: 'chatcmpl-bench',
@@ -129,7 +119,7 @@ function startFakeServer() {
         res.end(streamBody(body.max_tokens ?? 1, body.stream_options?.include_usage === true));
       } else {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(completion);
+        res.end(COMPLETION_BODY);
       }
     });
   });

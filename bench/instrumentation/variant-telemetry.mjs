@@ -24,6 +24,23 @@ export const VARIANTS = ['none', 'floor', 'contrib', 'ours'];
 /** Opt-in diagnostic variants (`--variants none,als,...`), not run by default. */
 export const EXTRA_VARIANTS = ['als'];
 
+/** The non-streaming chat completion every benchmark's fake server or fetch answers with. */
+export const COMPLETION_BODY = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini-2024-07-18',
+  choices: [
+    {
+      index: 0,
+      message: { role: 'assistant', content: 'pong' },
+      finish_reason: 'stop',
+      logprobs: null,
+    },
+  ],
+  usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
+});
+
 const FAKE_SPAN_CONTEXT = {
   traceId: '0af7651916cd43dd8448eb211c80319c',
   spanId: 'b7ad6b7169203331',

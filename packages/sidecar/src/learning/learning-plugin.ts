@@ -125,13 +125,7 @@ export function createLearningPlugin(options: LearningPluginOptions = {}): Sidec
           logger: ctx.logger,
         });
       }
-      if (judging !== undefined) {
-        const j = judging;
-        ctx.metrics.watchShadowJudging(
-          () => j.outcomes(),
-          () => j.spentUsd(),
-        );
-      }
+      if (judging !== undefined) ctx.metrics.watchShadowJudging(judging);
       const intake = createTraceIntake({ sink, now: ctx.now });
       ctx.metrics.watchTraceIntake(() => intake.stats());
       const report = learner?.report;

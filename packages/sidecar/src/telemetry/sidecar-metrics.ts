@@ -23,6 +23,7 @@ import {
 } from '@switchyard/instrumentation/semconv';
 import type { RedisTierStats } from '../cache/redis-tier.js';
 import type { TraceIntakeStats } from '../intake/trace-intake.js';
+import type { ShadowJudging } from '../learning/shadow-judging.js';
 import { CollectedMetric, Counter, Histogram, PrometheusRegistry } from './prometheus-registry.js';
 
 // Seconds; fine at the low end where the proxy's own overhead lives, coarse where LLMs live.
@@ -212,17 +213,14 @@ export class SidecarMetrics {
   }
 
   /** Exports shadow-judging outcomes (judged, skipped-budget, …) and its spend, read at each scrape. */
-  watchShadowJudging(
-    outcomes: () => Readonly<Record<string, number>>,
-    spentUsd: () => number,
-  ): void {
+  watchShadowJudging(judging: Pick<ShadowJudging, 'outcomes' | 'spentUsd'>): void {
     this.registry.register(
       new CollectedMetric(
         PROM_SWITCHYARD_SHADOW_JUDGE_OUTCOMES,
         'Routed answers offered to shadow judging, by outcome.',
         ['outcome'],
         'counter',
-        () => Object.entries(outcomes()).map(([outcome, n]) => [[outcome], n] as const),
+        () => Object.entries(judging.outcomes()).map(([outcome, n]) => [[outcome], n] as const),
       ),
     );
     this.registry.register(
@@ -231,7 +229,7 @@ export class SidecarMetrics {
         'USD spent on shadow judging (baseline answers and judge calls) in the last 24 hours, the window of its daily cap.',
         [],
         'gauge',
-        () => [[[], spentUsd()]],
+        () => [[[], judging.spentUsd()]],
       ),
     );
   }
